@@ -1,0 +1,107 @@
+using Keeptrusts.Policy.Configuration.Binding;
+using Keeptrusts.Policy.Diagnostics;
+
+namespace Keeptrusts.Policy.Configuration;
+
+/// <summary>The store behind distributed rate limits.</summary>
+public enum RateLimitBackend
+{
+    /// <summary>Valkey, or any Redis-compatible server (<c>redis</c> is accepted as an alias).</summary>
+    [ConfigAlias("redis")]
+    Valkey,
+}
+
+/// <summary>What a distributed rate limit counts per.</summary>
+public enum RateLimitScope
+{
+    /// <summary>Per caller identity (<c>user_id</c>); requests without one share an anonymous bucket.</summary>
+    User,
+
+    /// <summary>Per team, from a gateway key or identity.</summary>
+    Team,
+
+    /// <summary>Per gateway key.</summary>
+    GatewayKey,
+
+    /// <summary>One bucket for the whole gateway fleet.</summary>
+    Global,
+}
+
+/// <summary>The <c>distributed_rate_limit</c> section.</summary>
+public sealed record DistributedRateLimitConfig
+{
+    /// <summary><c>valkey</c> (or its alias <c>redis</c>).</summary>
+    [ConfigRequired(DiagnosticCodes.UnknownRateLimitBackend)]
+    [ConfigInvalidValueCode(DiagnosticCodes.UnknownRateLimitBackend)]
+    public RateLimitBackend Backend { get; init; } = RateLimitBackend.Valkey;
+
+    /// <summary>The environment variable holding the <c>redis://</c> connection URL.</summary>
+    [ConfigRequired(DiagnosticCodes.RateLimitUrlEnv)]
+    public string UrlEnv { get; init; } = string.Empty;
+
+    /// <summary>Requests allowed per minute in each bucket. Default 600.</summary>
+    public int RequestsPerMinute { get; init; } = 600;
+
+    /// <summary>What a bucket counts per. Default <c>user</c>.</summary>
+    public RateLimitScope Scope { get; init; } = RateLimitScope.User;
+}
+
+/// <summary>How a request's identity is established.</summary>
+public enum IdentityMode
+{
+    /// <summary><c>X-User-ID</c> / <c>X-User-Role</c> headers, trusted as hints (default).</summary>
+    HeaderSoft,
+
+    /// <summary>A gateway key (<c>kt_gk_…</c>) resolved to owner, team and scope.</summary>
+    GatewayKey,
+
+    /// <summary>A signed JWT verified against a JWKS.</summary>
+    SignedAssertion,
+}
+
+/// <summary>The <c>runtime_identity</c> section.</summary>
+public sealed record RuntimeIdentityConfig
+{
+    /// <summary>The identity mode. Default <c>header_soft</c>.</summary>
+    [ConfigInvalidValueCode(DiagnosticCodes.UnknownIdentityMode)]
+    public IdentityMode Mode { get; init; } = IdentityMode.HeaderSoft;
+
+    /// <summary>Reject (401) requests without a gateway-key or signed-assertion identity. Default false.</summary>
+    public bool RequireVerifiedIdentity { get; init; }
+
+    /// <summary>The JWKS URL signed assertions are verified against; required for <c>signed_assertion</c>.</summary>
+    public string? JwksUrl { get; init; }
+
+    /// <summary>The expected <c>iss</c> of signed assertions.</summary>
+    public string? Issuer { get; init; }
+
+    /// <summary>The expected <c>aud</c> of signed assertions.</summary>
+    public string? Audience { get; init; }
+
+    /// <summary>Gateway keys known locally, by hash. Plaintext keys never appear in configuration.</summary>
+    public IReadOnlyList<GatewayKeyEntry> GatewayKeys { get; init; } = [];
+
+    /// <summary>A JSON or YAML file with more gateway key entries, re-read on reload.</summary>
+    public string? GatewayKeysFile { get; init; }
+}
+
+/// <summary>A gateway key known by its SHA-256 hash.</summary>
+public sealed record GatewayKeyEntry
+{
+    /// <summary>A name for the key, used in records instead of the key.</summary>
+    [ConfigRequired(DiagnosticCodes.MissingRequired)]
+    public string Id { get; init; } = string.Empty;
+
+    /// <summary>Lowercase hex SHA-256 of the full key (<c>kt_gk_…</c>).</summary>
+    [ConfigRequired(DiagnosticCodes.MissingRequired)]
+    public string Sha256 { get; init; } = string.Empty;
+
+    /// <summary>The user the key belongs to; becomes <c>user_id</c>.</summary>
+    public string? Owner { get; init; }
+
+    /// <summary>The team the key belongs to.</summary>
+    public string? Team { get; init; }
+
+    /// <summary>Scopes granted to the key (e.g. <c>admin</c> for the runtime API).</summary>
+    public IReadOnlyList<string> Scopes { get; init; } = [];
+}

@@ -1,0 +1,75 @@
+namespace Keeptrusts.Policy.Configuration;
+
+/// <summary>How the gateway treats a provider family.</summary>
+internal enum ProviderFamilyKind
+{
+    /// <summary>Served natively.</summary>
+    Supported,
+
+    /// <summary>Served through a local runner named by <c>adapter_command</c>; 501 without one.</summary>
+    Adapter,
+
+    /// <summary>Needs a human or an external-system loop the gateway does not emulate; rejected at load.</summary>
+    Rejected,
+
+    /// <summary>Not a family the gateway knows.</summary>
+    Unknown,
+}
+
+/// <summary>Classifies the <c>provider</c> value of a target, following the runtime boundaries of the gateway.</summary>
+internal static class ProviderFamilies
+{
+    public const string OpenAI = "openai";
+    public const string Anthropic = "anthropic";
+    public const string Echo = "echo";
+    public const string Mcp = "mcp";
+    public const string Vercel = "vercel";
+    public const string ClaudeAgentSdk = "anthropic:claude-agent-sdk";
+    public const string ExecPrefix = "exec:";
+    public const string FilePrefix = "file://";
+
+    private static readonly HashSet<string> SupportedNames = new(StringComparer.OrdinalIgnoreCase) { OpenAI, Anthropic, Echo, Mcp, Vercel, ClaudeAgentSdk };
+    private static readonly HashSet<string> AdapterNames = new(StringComparer.OrdinalIgnoreCase) { "browser", "chatkit", "websocket", "openai:agents" };
+    private static readonly HashSet<string> RejectedNames = new(StringComparer.OrdinalIgnoreCase) { "manual-input", "sequence", "simulated-user", "go", "ruby", "webhook", "slack" };
+
+    public static IEnumerable<string> KnownNames => SupportedNames.Concat(AdapterNames).Concat(["exec:<command>", "file://<path>", "openai:chatkit:<workflow>"]);
+
+    public static ProviderFamilyKind Classify(string provider)
+    {
+        var p = provider.Trim();
+        if (p.StartsWith(ExecPrefix, StringComparison.OrdinalIgnoreCase))
+        {
+            return p.Length > ExecPrefix.Length && !string.IsNullOrWhiteSpace(p[ExecPrefix.Length..]) ? ProviderFamilyKind.Supported : ProviderFamilyKind.Unknown;
+        }
+
+        if (p.StartsWith(FilePrefix, StringComparison.OrdinalIgnoreCase))
+        {
+            return p.Length > FilePrefix.Length ? ProviderFamilyKind.Supported : ProviderFamilyKind.Unknown;
+        }
+
+        if (p.StartsWith("openai:chatkit:", StringComparison.OrdinalIgnoreCase) && p.Length > "openai:chatkit:".Length)
+        {
+            return ProviderFamilyKind.Adapter;
+        }
+
+        if (SupportedNames.Contains(p))
+        {
+            return ProviderFamilyKind.Supported;
+        }
+
+        if (AdapterNames.Contains(p))
+        {
+            return ProviderFamilyKind.Adapter;
+        }
+
+        return RejectedNames.Contains(p) ? ProviderFamilyKind.Rejected : ProviderFamilyKind.Unknown;
+    }
+
+    /// <summary>What to use instead of a rejected family.</summary>
+    public static string AlternativeFor(string provider) => provider.Trim().ToLowerInvariant() switch
+    {
+        "go" => "bare 'go' is not executable by itself; run the program with 'exec:go run ./cmd/runner' or serve canned answers with 'file://responses.jsonl'",
+        "ruby" => "bare 'ruby' is not executable by itself; run the script with 'exec:ruby runner.rb' or serve canned answers with 'file://responses.jsonl'",
+        _ => "it needs a human or external-system loop the gateway does not emulate; use 'exec:<command>' to run a local script, or 'file://<path>' for canned responses",
+    };
+}

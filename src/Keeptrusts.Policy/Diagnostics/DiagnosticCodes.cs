@@ -1,0 +1,100 @@
+namespace Keeptrusts.Policy.Diagnostics;
+
+/// <summary>
+/// The stable codes of configuration findings. Codes never change meaning once released; retired codes are
+/// not reused. KT0xxx: reading files; KT1xxx: YAML and document shape; KT2xxx: semantic rules per section;
+/// KT3xxx: settings of individual policies.
+/// </summary>
+internal static class DiagnosticCodes
+{
+    public const string FileNotFound = "KT0001";
+    public const string NotText = "KT0002";
+    public const string FileTooLarge = "KT0003";
+    public const string FileUnreadable = "KT0004";
+
+    public const string YamlSyntax = "KT1001";
+    public const string EmptyDocument = "KT1002";
+    public const string RootNotMapping = "KT1003";
+    public const string AliasExpansion = "KT1004";
+    public const string NestingTooDeep = "KT1005";
+    public const string MultipleDocuments = "KT1006";
+    public const string DuplicateKey = "KT1007";
+    public const string InvalidKey = "KT1008";
+    public const string SchemaViolation = "KT1101";
+    public const string UnknownKey = "KT1102";
+    public const string WrongType = "KT1103";
+    public const string MissingRequired = "KT1104";
+    public const string InvalidValue = "KT1105";
+    public const string UnexpandedEnvReference = "KT1201";
+
+    public const string PackMissing = "KT2001";
+    public const string PackName = "KT2002";
+    public const string PackVersion = "KT2003";
+    public const string UnknownPolicy = "KT2101";
+    public const string PolicyNotInChain = "KT2102";
+    public const string DuplicateChainEntry = "KT2103";
+    public const string DuplicateTargetId = "KT2201";
+    public const string RejectedFamily = "KT2202";
+    public const string AdapterCommandMissing = "KT2203";
+    public const string SecretKeyRefShape = "KT2204";
+    public const string UnknownFamily = "KT2205";
+    public const string InvalidBaseUrl = "KT2206";
+    public const string DuplicateModelId = "KT2207";
+    public const string NoTargets = "KT2208";
+    public const string UnknownFallbackTrigger = "KT2301";
+    public const string UnknownRoutingStrategy = "KT2302";
+    public const string FallbackAttemptsRange = "KT2303";
+    public const string ResilienceRange = "KT2304";
+    public const string UnknownRateLimitBackend = "KT2401";
+    public const string RateLimitUrlEnv = "KT2402";
+    public const string UnknownIdentityMode = "KT2501";
+    public const string JwksUrlMissing = "KT2502";
+    public const string VerifiedIdentityUnreachable = "KT2503";
+
+    /// <summary>Title and default severity of every code, for SARIF rule metadata and the docs.</summary>
+    public static readonly IReadOnlyDictionary<string, (string Title, DiagnosticSeverity Severity)> Catalog =
+        new Dictionary<string, (string, DiagnosticSeverity)>(StringComparer.Ordinal)
+        {
+            [FileNotFound] = ("Configuration file not found", DiagnosticSeverity.Error),
+            [NotText] = ("Configuration file is not UTF-8 text", DiagnosticSeverity.Error),
+            [FileTooLarge] = ("Configuration file is too large", DiagnosticSeverity.Error),
+            [FileUnreadable] = ("Configuration file cannot be read", DiagnosticSeverity.Error),
+            [YamlSyntax] = ("YAML syntax error", DiagnosticSeverity.Error),
+            [EmptyDocument] = ("Empty document", DiagnosticSeverity.Error),
+            [RootNotMapping] = ("Document is not a mapping", DiagnosticSeverity.Error),
+            [AliasExpansion] = ("Alias expansion limit exceeded", DiagnosticSeverity.Error),
+            [NestingTooDeep] = ("Nesting limit exceeded", DiagnosticSeverity.Error),
+            [MultipleDocuments] = ("More than one YAML document in a file", DiagnosticSeverity.Error),
+            [DuplicateKey] = ("Duplicate mapping key", DiagnosticSeverity.Error),
+            [InvalidKey] = ("Mapping key is not a plain scalar", DiagnosticSeverity.Error),
+            [SchemaViolation] = ("Value violates the policy-config schema", DiagnosticSeverity.Error),
+            [UnknownKey] = ("Unknown key", DiagnosticSeverity.Warning),
+            [WrongType] = ("Value has the wrong type", DiagnosticSeverity.Error),
+            [MissingRequired] = ("Required field missing", DiagnosticSeverity.Error),
+            [InvalidValue] = ("Value not allowed", DiagnosticSeverity.Error),
+            [UnexpandedEnvReference] = ("Environment variable reference is not expanded", DiagnosticSeverity.Warning),
+            [PackMissing] = ("Pack section missing", DiagnosticSeverity.Error),
+            [PackName] = ("Pack name missing or malformed", DiagnosticSeverity.Error),
+            [PackVersion] = ("Pack version missing or malformed", DiagnosticSeverity.Error),
+            [UnknownPolicy] = ("Chain names an unknown policy", DiagnosticSeverity.Error),
+            [PolicyNotInChain] = ("Policy settings for a policy not in the chain", DiagnosticSeverity.Warning),
+            [DuplicateChainEntry] = ("Policy listed twice in the chain", DiagnosticSeverity.Error),
+            [DuplicateTargetId] = ("Duplicate provider target id", DiagnosticSeverity.Error),
+            [RejectedFamily] = ("Provider family rejected at load", DiagnosticSeverity.Error),
+            [AdapterCommandMissing] = ("Adapter family without adapter_command", DiagnosticSeverity.Warning),
+            [SecretKeyRefShape] = ("secret_key_ref needs exactly one of env or store", DiagnosticSeverity.Error),
+            [UnknownFamily] = ("Unknown provider family", DiagnosticSeverity.Error),
+            [InvalidBaseUrl] = ("Invalid base_url", DiagnosticSeverity.Error),
+            [DuplicateModelId] = ("Duplicate model id in a target", DiagnosticSeverity.Error),
+            [NoTargets] = ("No provider targets", DiagnosticSeverity.Warning),
+            [UnknownFallbackTrigger] = ("Unknown fallback trigger", DiagnosticSeverity.Error),
+            [UnknownRoutingStrategy] = ("Unknown routing strategy", DiagnosticSeverity.Error),
+            [FallbackAttemptsRange] = ("max_fallback_attempts out of range", DiagnosticSeverity.Error),
+            [ResilienceRange] = ("Circuit breaker or health check setting out of range", DiagnosticSeverity.Error),
+            [UnknownRateLimitBackend] = ("Unknown distributed_rate_limit backend", DiagnosticSeverity.Error),
+            [RateLimitUrlEnv] = ("distributed_rate_limit.url_env missing or malformed", DiagnosticSeverity.Error),
+            [UnknownIdentityMode] = ("Unknown runtime_identity mode", DiagnosticSeverity.Error),
+            [JwksUrlMissing] = ("signed_assertion without jwks_url", DiagnosticSeverity.Error),
+            [VerifiedIdentityUnreachable] = ("Verified identity required but the mode cannot verify", DiagnosticSeverity.Warning),
+        };
+}

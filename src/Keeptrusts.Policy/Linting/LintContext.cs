@@ -1,0 +1,44 @@
+using Keeptrusts.Policy.Configuration;
+using Keeptrusts.Policy.Configuration.Yaml;
+using Keeptrusts.Policy.Diagnostics;
+
+namespace Keeptrusts.Policy.Linting;
+
+/// <summary>What a lint rule sees: the bound model, the merged document with positions, and where to report.</summary>
+internal sealed class LintContext(PolicyConfig config, ConfigMapping root, List<ConfigDiagnostic> diagnostics)
+{
+    public PolicyConfig Config { get; } = config;
+
+    public ConfigMapping Root { get; } = root;
+
+    /// <summary>Reports a finding at the node of <paramref name="path"/>, or its nearest existing ancestor.</summary>
+    public void Report(string code, string message, string path, DiagnosticSeverity? severity = null)
+    {
+        var node = Locate(path);
+        diagnostics.Add(new ConfigDiagnostic(code, severity ?? DiagnosticCodes.Catalog[code].Severity, message, node.Location, path));
+    }
+
+    /// <summary>The node at <paramref name="path"/>, or its nearest existing ancestor (the root at worst).</summary>
+    public ConfigNode Locate(string path)
+    {
+        var current = path;
+        while (current.Length > 0)
+        {
+            if (ConfigPath.Find(Root, current) is { } node)
+            {
+                return node;
+            }
+
+            var cut = Math.Max(current.LastIndexOf('.'), current.LastIndexOf('['));
+            current = cut > 0 ? current[..cut] : string.Empty;
+        }
+
+        return Root;
+    }
+}
+
+/// <summary>A semantic check over a loaded configuration. Rules report every finding; they never throw on bad input.</summary>
+internal interface IConfigRule
+{
+    void Check(LintContext context);
+}
