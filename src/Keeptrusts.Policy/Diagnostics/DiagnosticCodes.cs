@@ -40,7 +40,6 @@ internal static class DiagnosticCodes
     public const string UnknownFamily = "KT2205";
     public const string InvalidBaseUrl = "KT2206";
     public const string DuplicateModelId = "KT2207";
-    public const string NoTargets = "KT2208";
     public const string UnknownFallbackTrigger = "KT2301";
     public const string UnknownRoutingStrategy = "KT2302";
     public const string FallbackAttemptsRange = "KT2303";
@@ -86,7 +85,6 @@ internal static class DiagnosticCodes
             [UnknownFamily] = ("Unknown provider family", DiagnosticSeverity.Error),
             [InvalidBaseUrl] = ("Invalid base_url", DiagnosticSeverity.Error),
             [DuplicateModelId] = ("Duplicate model id in a target", DiagnosticSeverity.Error),
-            [NoTargets] = ("No provider targets", DiagnosticSeverity.Warning),
             [UnknownFallbackTrigger] = ("Unknown fallback trigger", DiagnosticSeverity.Error),
             [UnknownRoutingStrategy] = ("Unknown routing strategy", DiagnosticSeverity.Error),
             [FallbackAttemptsRange] = ("max_fallback_attempts out of range", DiagnosticSeverity.Error),

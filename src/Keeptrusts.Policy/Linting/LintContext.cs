@@ -12,10 +12,27 @@ internal sealed class LintContext(PolicyConfig config, ConfigMapping root, List<
     public ConfigMapping Root { get; } = root;
 
     /// <summary>Reports a finding at the node of <paramref name="path"/>, or its nearest existing ancestor.</summary>
-    public void Report(string code, string message, string path, DiagnosticSeverity? severity = null)
+    public void Report(string code, string message, string path, DiagnosticSeverity? severity = null) =>
+        diagnostics.Add(new ConfigDiagnostic(code, severity ?? DiagnosticCodes.Catalog[code].Severity, message, LocationOf(path), path));
+
+    /// <summary>
+    /// Where a finding about <paramref name="path"/> should point: the value itself when it is a scalar, otherwise the
+    /// key that introduces the block, which is the line a reader looks for.
+    /// </summary>
+    public SourceLocation LocationOf(string path)
     {
         var node = Locate(path);
-        diagnostics.Add(new ConfigDiagnostic(code, severity ?? DiagnosticCodes.Catalog[code].Severity, message, node.Location, path));
+        if (node is ConfigScalar || path.EndsWith(']'))
+        {
+            return node.Location;
+        }
+
+        var cut = path.LastIndexOf('.');
+        var parent = cut > 0 ? ConfigPath.Find(Root, path[..cut]) : Root;
+        var key = cut > 0 ? path[(cut + 1)..] : path;
+        return parent is ConfigMapping map && map.IndexOf(key) is var i and >= 0 && ReferenceEquals(map.Entries[i].Value, node)
+            ? map.Entries[i].Key.Location
+            : node.Location;
     }
 
     /// <summary>The node at <paramref name="path"/>, or its nearest existing ancestor (the root at worst).</summary>

@@ -19,9 +19,9 @@ internal static partial class YamlDocumentReader
     public static ConfigNode? Read(string text, string file, List<ConfigDiagnostic> diagnostics)
     {
         var state = new ReaderState(file, diagnostics);
+        var parser = new Parser(new StringReader(text));
         try
         {
-            var parser = new Parser(new StringReader(text));
             parser.Consume<StreamStart>();
             if (parser.Accept<StreamEnd>(out _))
             {
@@ -60,6 +60,14 @@ internal static partial class YamlDocumentReader
         }
         catch (ReaderAbortedException)
         {
+            return null;
+        }
+        catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or FormatException or OverflowException)
+        {
+            // The parser rejects some malformed input (such as an invalid tag) with exceptions outside its own
+            // hierarchy; to the author they are syntax errors all the same.
+            var at = parser.Current is { } current ? state.Locate(current.End) : new SourceLocation(file, 1, 1);
+            state.Report(DiagnosticCodes.YamlSyntax, CleanMessage(ex.Message.Split(" (Parameter", 2)[0]), at);
             return null;
         }
     }

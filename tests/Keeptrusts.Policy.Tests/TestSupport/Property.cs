@@ -1,0 +1,20 @@
+using FsCheck;
+using FsCheck.Fluent;
+
+namespace Keeptrusts.Policy.Tests.TestSupport;
+
+/// <summary>Runs FsCheck properties from plain xunit facts, failing the test with the counterexample.</summary>
+internal static class Property
+{
+    public static void ForAll<T>(Gen<T> generator, Func<T, bool> property, int maxTest = 200)
+    {
+        var config = Config.QuickThrowOnFailure.WithMaxTest(maxTest);
+        Check.One(config, Prop.ForAll(generator.ToArbitrary(), property));
+    }
+
+    public static void ForAll<T>(Gen<T> generator, Action<T> assertion, int maxTest = 200)
+    {
+        var config = Config.QuickThrowOnFailure.WithMaxTest(maxTest);
+        Check.One(config, Prop.ForAll(generator.ToArbitrary(), assertion));
+    }
+}
