@@ -1,0 +1,380 @@
+using System.Buffers;
+using System.Text;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+
+namespace Keeptrusts.Policy.Exchange;
+
+/// <summary>
+/// Builds a <see cref="ChatView"/> from OpenAI chat-completions JSON (requests and responses) in one forward pass,
+/// remembering the byte range of every text so that <see cref="Rewrite"/> can splice redacted strings into the
+/// original body and leave every other byte as it was.
+/// </summary>
+internal static class OpenAIChatReader
+{
+    /// <summary>Depth limit for request bodies; the OpenAI shape needs about 8.</summary>
+    public const int MaxDepth = 64;
+
+    private static readonly JsonReaderOptions ReaderOptions = new() { MaxDepth = MaxDepth, CommentHandling = JsonCommentHandling.Disallow };
+    private static readonly JavaScriptEncoder Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping;
+
+    /// <summary>Reads a request body: <c>model</c>, <c>messages[]</c> (content strings and text parts, tool calls), <c>stream</c>, <c>user</c>.</summary>
+    /// <exception cref="JsonException">The body is not JSON, or not an object.</exception>
+    public static ChatView ReadRequest(ReadOnlyMemory<byte> body)
+    {
+        var reader = new Utf8JsonReader(body.Span, ReaderOptions);
+        var texts = new List<ChatText>();
+        string? model = null;
+        string? user = null;
+        var stream = false;
+        Expect(ref reader, JsonTokenType.StartObject, "the request body must be a JSON object");
+        while (Next(ref reader) == JsonTokenType.PropertyName)
+        {
+            if (reader.ValueTextEquals("model"u8))
+            {
+                model = ReadOptionalString(ref reader);
+            }
+            else if (reader.ValueTextEquals("user"u8))
+            {
+                user = ReadOptionalString(ref reader);
+            }
+            else if (reader.ValueTextEquals("stream"u8))
+            {
+                Next(ref reader);
+                stream = reader.TokenType == JsonTokenType.True;
+                SkipValue(ref reader);
+            }
+            else if (reader.ValueTextEquals("messages"u8))
+            {
+                Next(ref reader);
+                if (reader.TokenType != JsonTokenType.StartArray)
+                {
+                    throw new JsonException("'messages' must be an array");
+                }
+
+                var index = 0;
+                while (Next(ref reader) != JsonTokenType.EndArray)
+                {
+                    ReadMessage(ref reader, index++, texts, "messages");
+                }
+            }
+            else
+            {
+                Next(ref reader);
+                reader.Skip();
+            }
+        }
+
+        EnsureEnd(ref reader);
+        return new ChatView(body, model, texts, stream, user);
+    }
+
+    /// <summary>Reads a non-streamed response body: <c>model</c> and each <c>choices[].message</c>.</summary>
+    /// <exception cref="JsonException">The body is not JSON, or not an object.</exception>
+    public static ChatView ReadResponse(ReadOnlyMemory<byte> body)
+    {
+        var reader = new Utf8JsonReader(body.Span, ReaderOptions);
+        var texts = new List<ChatText>();
+        string? model = null;
+        Expect(ref reader, JsonTokenType.StartObject, "the response body must be a JSON object");
+        while (Next(ref reader) == JsonTokenType.PropertyName)
+        {
+            if (reader.ValueTextEquals("model"u8))
+            {
+                model = ReadOptionalString(ref reader);
+            }
+            else if (reader.ValueTextEquals("choices"u8))
+            {
+                Next(ref reader);
+                if (reader.TokenType != JsonTokenType.StartArray)
+                {
+                    reader.Skip();
+                    continue;
+                }
+
+                var index = 0;
+                while (Next(ref reader) != JsonTokenType.EndArray)
+                {
+                    ReadChoice(ref reader, index++, texts);
+                }
+            }
+            else
+            {
+                Next(ref reader);
+                reader.Skip();
+            }
+        }
+
+        EnsureEnd(ref reader);
+        return new ChatView(body, model, texts);
+    }
+
+    /// <summary>
+    /// Writes the body with the given texts replaced. Each replacement names a text of the view by index; the string
+    /// token is re-encoded and every other byte is copied as it was.
+    /// </summary>
+    public static byte[] Rewrite(ChatView view, IReadOnlyList<(int TextIndex, string NewText)> replacements)
+    {
+        var body = view.Body.Span;
+        var ordered = replacements
+            .Where(r => view.Texts[r.TextIndex].TokenStart >= 0)
+            .OrderBy(r => view.Texts[r.TextIndex].TokenStart)
+            .ToList();
+        var output = new ArrayBufferWriter<byte>(body.Length + 64);
+        var copied = 0;
+        foreach (var (textIndex, newText) in ordered)
+        {
+            var text = view.Texts[textIndex];
+            output.Write(body[copied..text.TokenStart]);
+            WriteJsonString(output, newText);
+            copied = text.TokenStart + text.TokenLength;
+        }
+
+        output.Write(body[copied..]);
+        return output.WrittenSpan.ToArray();
+    }
+
+    internal static void WriteJsonString(IBufferWriter<byte> output, string value)
+    {
+        var encoded = JsonEncodedText.Encode(value, Encoder);
+        var span = output.GetSpan(encoded.EncodedUtf8Bytes.Length + 2);
+        span[0] = (byte)'"';
+        encoded.EncodedUtf8Bytes.CopyTo(span[1..]);
+        span[encoded.EncodedUtf8Bytes.Length + 1] = (byte)'"';
+        output.Advance(encoded.EncodedUtf8Bytes.Length + 2);
+    }
+
+    private static void ReadMessage(ref Utf8JsonReader reader, int index, List<ChatText> texts, string what)
+    {
+        if (reader.TokenType != JsonTokenType.StartObject)
+        {
+            throw new JsonException($"each item of '{what}' must be an object");
+        }
+
+        // The role may come after the content, so texts are collected first and labelled at the end.
+        var first = texts.Count;
+        var role = "user";
+        while (Next(ref reader) == JsonTokenType.PropertyName)
+        {
+            if (reader.ValueTextEquals("role"u8))
+            {
+                role = ReadOptionalString(ref reader) ?? role;
+            }
+            else if (reader.ValueTextEquals("content"u8))
+            {
+                Next(ref reader);
+                ReadContent(ref reader, index, texts);
+            }
+            else if (reader.ValueTextEquals("tool_calls"u8))
+            {
+                Next(ref reader);
+                ReadToolCalls(ref reader, index, texts);
+            }
+            else if (reader.ValueTextEquals("refusal"u8))
+            {
+                Next(ref reader);
+                if (reader.TokenType == JsonTokenType.String)
+                {
+                    texts.Add(StringText(ref reader, TextKind.Content, index));
+                }
+                else
+                {
+                    reader.Skip();
+                }
+            }
+            else
+            {
+                Next(ref reader);
+                reader.Skip();
+            }
+        }
+
+        for (var i = first; i < texts.Count; i++)
+        {
+            var kind = texts[i].Kind == TextKind.Content && role == "tool" ? TextKind.ToolResult : texts[i].Kind;
+            texts[i] = texts[i] with { Role = role, Kind = kind };
+        }
+    }
+
+    private static void ReadChoice(ref Utf8JsonReader reader, int index, List<ChatText> texts)
+    {
+        if (reader.TokenType != JsonTokenType.StartObject)
+        {
+            reader.Skip();
+            return;
+        }
+
+        while (Next(ref reader) == JsonTokenType.PropertyName)
+        {
+            if (reader.ValueTextEquals("message"u8))
+            {
+                Next(ref reader);
+                if (reader.TokenType == JsonTokenType.StartObject)
+                {
+                    ReadMessage(ref reader, index, texts, "choices[].message");
+                }
+                else
+                {
+                    reader.Skip();
+                }
+            }
+            else
+            {
+                Next(ref reader);
+                reader.Skip();
+            }
+        }
+    }
+
+    private static void ReadContent(ref Utf8JsonReader reader, int index, List<ChatText> texts)
+    {
+        switch (reader.TokenType)
+        {
+            case JsonTokenType.String:
+                texts.Add(StringText(ref reader, TextKind.Content, index));
+                break;
+            case JsonTokenType.StartArray:
+                while (Next(ref reader) != JsonTokenType.EndArray)
+                {
+                    if (reader.TokenType != JsonTokenType.StartObject)
+                    {
+                        reader.Skip();
+                        continue;
+                    }
+
+                    while (Next(ref reader) == JsonTokenType.PropertyName)
+                    {
+                        // Text parts carry "text"; refusal parts carry "refusal". Images, audio and files are left alone.
+                        if (reader.ValueTextEquals("text"u8) || reader.ValueTextEquals("refusal"u8))
+                        {
+                            Next(ref reader);
+                            if (reader.TokenType == JsonTokenType.String)
+                            {
+                                texts.Add(StringText(ref reader, TextKind.Content, index));
+                            }
+                            else
+                            {
+                                reader.Skip();
+                            }
+                        }
+                        else
+                        {
+                            Next(ref reader);
+                            reader.Skip();
+                        }
+                    }
+                }
+
+                break;
+            default:
+                reader.Skip();
+                break;
+        }
+    }
+
+    private static void ReadToolCalls(ref Utf8JsonReader reader, int index, List<ChatText> texts)
+    {
+        if (reader.TokenType != JsonTokenType.StartArray)
+        {
+            reader.Skip();
+            return;
+        }
+
+        while (Next(ref reader) != JsonTokenType.EndArray)
+        {
+            if (reader.TokenType != JsonTokenType.StartObject)
+            {
+                reader.Skip();
+                continue;
+            }
+
+            while (Next(ref reader) == JsonTokenType.PropertyName)
+            {
+                if (reader.ValueTextEquals("function"u8))
+                {
+                    Next(ref reader);
+                    if (reader.TokenType != JsonTokenType.StartObject)
+                    {
+                        reader.Skip();
+                        continue;
+                    }
+
+                    while (Next(ref reader) == JsonTokenType.PropertyName)
+                    {
+                        if (reader.ValueTextEquals("arguments"u8))
+                        {
+                            Next(ref reader);
+                            if (reader.TokenType == JsonTokenType.String)
+                            {
+                                texts.Add(StringText(ref reader, TextKind.ToolCallArguments, index));
+                            }
+                            else
+                            {
+                                reader.Skip();
+                            }
+                        }
+                        else
+                        {
+                            Next(ref reader);
+                            reader.Skip();
+                        }
+                    }
+                }
+                else
+                {
+                    Next(ref reader);
+                    reader.Skip();
+                }
+            }
+        }
+    }
+
+    private static ChatText StringText(ref Utf8JsonReader reader, TextKind kind, int index)
+    {
+        var start = (int)reader.TokenStartIndex;
+        var length = reader.ValueSpan.Length + 2;
+        return new ChatText("user", kind, index, reader.GetString()!, start, length);
+    }
+
+    private static string? ReadOptionalString(ref Utf8JsonReader reader)
+    {
+        Next(ref reader);
+        if (reader.TokenType == JsonTokenType.String)
+        {
+            return reader.GetString();
+        }
+
+        reader.Skip();
+        return null;
+    }
+
+    private static void SkipValue(ref Utf8JsonReader reader) => reader.Skip();
+
+    private static JsonTokenType Next(ref Utf8JsonReader reader)
+    {
+        if (!reader.Read())
+        {
+            throw new JsonException("the JSON ends too early");
+        }
+
+        return reader.TokenType;
+    }
+
+    private static void Expect(ref Utf8JsonReader reader, JsonTokenType type, string message)
+    {
+        if (!reader.Read() || reader.TokenType != type)
+        {
+            throw new JsonException(message);
+        }
+    }
+
+    private static void EnsureEnd(ref Utf8JsonReader reader)
+    {
+        if (reader.Read())
+        {
+            throw new JsonException("unexpected data after the JSON object");
+        }
+    }
+
+    internal static string Utf8(ReadOnlySpan<byte> bytes) => Encoding.UTF8.GetString(bytes);
+}
