@@ -47,8 +47,31 @@ public sealed class KtCommandTests
     }
 
     [Fact]
+    public async Task Unexpected_exception_is_one_line_on_stderr_and_exit_2()
+    {
+        using var dir = new TempDirectory();
+        var file = dir.Write("policy-config.yaml", Configs.Valid);
+        using var error = new StringWriter();
+        using var broken = new ThrowingWriter();
+
+        var exitCode = await KtCommand.RunAsync(["policy", "lint", "--file", file], new KtConsole(broken, error, dir.Path));
+
+        Assert.Equal(ExitCodes.UsageOrIo, exitCode);
+        var line = Assert.Single(error.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+        Assert.Equal("kt: error: unexpected IOException: pipe closed by the reader", line);
+    }
+
+    [Fact]
     public void OneLine_folds_line_breaks_and_tabs()
     {
         Assert.Equal("a b c", KtCommand.OneLine("a\r\n\tb\nc"));
+    }
+
+    /// <summary>Stands in for a standard output whose reader went away (a closed pipe).</summary>
+    private sealed class ThrowingWriter : TextWriter
+    {
+        public override System.Text.Encoding Encoding => System.Text.Encoding.UTF8;
+
+        public override void Write(char value) => throw new IOException("pipe closed\nby the reader");
     }
 }
