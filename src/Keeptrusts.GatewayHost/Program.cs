@@ -1,1 +1,3 @@
-return 0;
+using Keeptrusts.GatewayHost.Cli;
+
+return await KtCommand.RunAsync(args, KtConsole.FromProcess()).ConfigureAwait(false);
