@@ -103,6 +103,29 @@ public class PolicyConfigLoaderTests
     }
 
     [Fact]
+    public void An_unreadable_layer_does_not_hide_the_other_layers_findings()
+    {
+        using var dir = new TestFiles.TempDirectory();
+        var broken = dir.Write("base.yaml", Pack + "policies:\n  chain: [a, b\n");
+        var binary = dir.Write("overlay.yaml", new byte[] { 1, 0, 2 });
+
+        var result = PolicyConfigLoader.LoadFiles([broken, "/nonexistent.yaml", binary]);
+
+        Assert.Equal(["KT1001", "KT0001", "KT0002"], result.Diagnostics.Select(d => d.Code));
+        Assert.Null(result.Config);
+    }
+
+    [Fact]
+    public void The_size_limit_counts_utf8_bytes()
+    {
+        var text = Pack + "description: \"" + new string('\u00e9', (int)(PolicyConfigLoader.MaxFileBytes / 2) + 10) + "\"\n";
+
+        var finding = Assert.Single(PolicyConfigLoader.Parse(text, "wide.yaml").Diagnostics);
+
+        Assert.Equal("KT0003", finding.Code);
+    }
+
+    [Fact]
     public void Layered_targets_merge_by_id_case_insensitively()
     {
         var result = PolicyConfigLoader.Parse(

@@ -27,20 +27,35 @@ public static class PolicyConfigLoader
         ArgumentNullException.ThrowIfNull(paths);
         var diagnostics = new List<ConfigDiagnostic>();
         var sources = new List<PolicyConfigSource>();
+        var order = new List<PolicyConfigSource>();
+        var allRead = true;
         foreach (var path in paths)
         {
+            order.Add(new PolicyConfigSource(path, string.Empty));
             if (TryReadFile(path, diagnostics) is { } text)
             {
                 sources.Add(new PolicyConfigSource(path, text));
             }
+            else
+            {
+                allRead = false;
+            }
         }
 
-        if (diagnostics.Count > 0)
+        if (allRead)
         {
-            return new PolicyConfigLoadResult { Diagnostics = diagnostics };
+            return Parse(sources);
         }
 
-        return Parse(sources);
+        // The layers that could be read are still parsed, so their own findings are reported too; merging and the
+        // semantic rules wait for a complete set, since a partial merge would report misleading findings.
+        foreach (var source in sources)
+        {
+            Lint([source], diagnostics, mergeAndCheck: false);
+        }
+
+        Sort(diagnostics, order);
+        return new PolicyConfigLoadResult { Diagnostics = diagnostics };
     }
 
     /// <summary>Loads one configuration document from text.</summary>
@@ -63,7 +78,7 @@ public static class PolicyConfigLoader
         return new PolicyConfigLoadResult { Config = hasErrors ? null : config, Diagnostics = diagnostics };
     }
 
-    internal static PolicyConfig? Lint(IReadOnlyList<PolicyConfigSource> layers, List<ConfigDiagnostic> diagnostics)
+    internal static PolicyConfig? Lint(IReadOnlyList<PolicyConfigSource> layers, List<ConfigDiagnostic> diagnostics, bool mergeAndCheck = true)
     {
         if (layers.Count == 0)
         {
@@ -75,9 +90,11 @@ public static class PolicyConfigLoader
         var readable = true;
         foreach (var layer in layers)
         {
-            if (layer.Text.Length > MaxFileBytes)
+            // Cheap first: a string never needs fewer UTF-8 bytes than it has characters.
+            var size = layer.Text.Length > MaxFileBytes ? layer.Text.Length : Encoding.UTF8.GetByteCount(layer.Text);
+            if (size > MaxFileBytes)
             {
-                diagnostics.Add(TooLarge(layer.Name, layer.Text.Length));
+                diagnostics.Add(TooLarge(layer.Name, size));
                 readable = false;
                 continue;
             }
@@ -99,7 +116,7 @@ public static class PolicyConfigLoader
             roots.Add(root);
         }
 
-        if (!readable)
+        if (!readable || !mergeAndCheck)
         {
             return null;
         }

@@ -41,7 +41,7 @@ internal static partial class YamlDocumentReader
             parser.Consume<DocumentEnd>();
             if (parser.Accept<DocumentStart>(out var second))
             {
-                state.Report(DiagnosticCodes.MultipleDocuments, "the file holds more than one YAML document ('---'); put each layer in its own file and pass --policy-config once per file", state.Locate(second.Start));
+                state.Report(DiagnosticCodes.MultipleDocuments, "the file holds more than one YAML document ('---'); put each layer in its own file and pass the files in order", state.Locate(second.Start));
                 return null;
             }
 
