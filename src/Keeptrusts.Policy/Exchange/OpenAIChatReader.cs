@@ -42,7 +42,7 @@ internal static class OpenAIChatReader
             {
                 Next(ref reader);
                 stream = reader.TokenType == JsonTokenType.True;
-                SkipValue(ref reader);
+                reader.Skip();
             }
             else if (reader.ValueTextEquals("messages"u8))
             {
@@ -60,8 +60,7 @@ internal static class OpenAIChatReader
             }
             else
             {
-                Next(ref reader);
-                reader.Skip();
+                SkipPropertyValue(ref reader);
             }
         }
 
@@ -100,8 +99,7 @@ internal static class OpenAIChatReader
             }
             else
             {
-                Next(ref reader);
-                reader.Skip();
+                SkipPropertyValue(ref reader);
             }
         }
 
@@ -172,20 +170,11 @@ internal static class OpenAIChatReader
             }
             else if (reader.ValueTextEquals("refusal"u8))
             {
-                Next(ref reader);
-                if (reader.TokenType == JsonTokenType.String)
-                {
-                    texts.Add(StringText(ref reader, TextKind.Content, index));
-                }
-                else
-                {
-                    reader.Skip();
-                }
+                AddStringOrSkip(ref reader, TextKind.Content, index, texts);
             }
             else
             {
-                Next(ref reader);
-                reader.Skip();
+                SkipPropertyValue(ref reader);
             }
         }
 
@@ -220,8 +209,7 @@ internal static class OpenAIChatReader
             }
             else
             {
-                Next(ref reader);
-                reader.Skip();
+                SkipPropertyValue(ref reader);
             }
         }
     }
@@ -247,20 +235,11 @@ internal static class OpenAIChatReader
                         // Text parts carry "text"; refusal parts carry "refusal". Images, audio and files are left alone.
                         if (reader.ValueTextEquals("text"u8) || reader.ValueTextEquals("refusal"u8))
                         {
-                            Next(ref reader);
-                            if (reader.TokenType == JsonTokenType.String)
-                            {
-                                texts.Add(StringText(ref reader, TextKind.Content, index));
-                            }
-                            else
-                            {
-                                reader.Skip();
-                            }
+                            AddStringOrSkip(ref reader, TextKind.Content, index, texts);
                         }
                         else
                         {
-                            Next(ref reader);
-                            reader.Skip();
+                            SkipPropertyValue(ref reader);
                         }
                     }
                 }
@@ -303,30 +282,39 @@ internal static class OpenAIChatReader
                     {
                         if (reader.ValueTextEquals("arguments"u8))
                         {
-                            Next(ref reader);
-                            if (reader.TokenType == JsonTokenType.String)
-                            {
-                                texts.Add(StringText(ref reader, TextKind.ToolCallArguments, index));
-                            }
-                            else
-                            {
-                                reader.Skip();
-                            }
+                            AddStringOrSkip(ref reader, TextKind.ToolCallArguments, index, texts);
                         }
                         else
                         {
-                            Next(ref reader);
-                            reader.Skip();
+                            SkipPropertyValue(ref reader);
                         }
                     }
                 }
                 else
                 {
-                    Next(ref reader);
-                    reader.Skip();
+                    SkipPropertyValue(ref reader);
                 }
             }
         }
+    }
+
+    private static void AddStringOrSkip(ref Utf8JsonReader reader, TextKind kind, int index, List<ChatText> texts)
+    {
+        Next(ref reader);
+        if (reader.TokenType == JsonTokenType.String)
+        {
+            texts.Add(StringText(ref reader, kind, index));
+        }
+        else
+        {
+            reader.Skip();
+        }
+    }
+
+    private static void SkipPropertyValue(ref Utf8JsonReader reader)
+    {
+        Next(ref reader);
+        reader.Skip();
     }
 
     private static ChatText StringText(ref Utf8JsonReader reader, TextKind kind, int index)
@@ -347,8 +335,6 @@ internal static class OpenAIChatReader
         reader.Skip();
         return null;
     }
-
-    private static void SkipValue(ref Utf8JsonReader reader) => reader.Skip();
 
     private static JsonTokenType Next(ref Utf8JsonReader reader)
     {
