@@ -50,6 +50,27 @@ internal static class DiagnosticCodes
     public const string JwksUrlMissing = "KT2502";
     public const string VerifiedIdentityUnreachable = "KT2503";
 
+    // pii-detector: KT31xx
+    // (end pii-detector codes)
+
+    // prompt-injection: KT32xx
+    // (end prompt-injection codes)
+
+    // content-filter: KT33xx
+    // (end content-filter codes)
+
+    // model-allowlist: KT34xx
+    // (end model-allowlist codes)
+
+    // spend-limit: KT35xx
+    // (end spend-limit codes)
+
+    // embedding-detector: KT36xx
+    // (end embedding-detector codes)
+
+    // audit-logger: KT37xx
+    // (end audit-logger codes)
+
     /// <summary>Title and default severity of every code, for SARIF rule metadata and the docs.</summary>
     public static readonly IReadOnlyDictionary<string, (string Title, DiagnosticSeverity Severity)> Catalog =
         new Dictionary<string, (string, DiagnosticSeverity)>(StringComparer.Ordinal)
@@ -94,5 +115,19 @@ internal static class DiagnosticCodes
             [UnknownIdentityMode] = ("Unknown runtime_identity mode", DiagnosticSeverity.Error),
             [JwksUrlMissing] = ("signed_assertion without jwks_url", DiagnosticSeverity.Error),
             [VerifiedIdentityUnreachable] = ("Verified identity required but the mode cannot verify", DiagnosticSeverity.Warning),
+            // pii-detector: KT31xx
+            // (end pii-detector catalog)
+            // prompt-injection: KT32xx
+            // (end prompt-injection catalog)
+            // content-filter: KT33xx
+            // (end content-filter catalog)
+            // model-allowlist: KT34xx
+            // (end model-allowlist catalog)
+            // spend-limit: KT35xx
+            // (end spend-limit catalog)
+            // embedding-detector: KT36xx
+            // (end embedding-detector catalog)
+            // audit-logger: KT37xx
+            // (end audit-logger catalog)
         };
 }

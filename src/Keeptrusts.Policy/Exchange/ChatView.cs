@@ -6,8 +6,9 @@ namespace Keeptrusts.Policy.Exchange;
 /// </summary>
 internal sealed class ChatView
 {
-    public ChatView(ReadOnlyMemory<byte> body, string? model, IReadOnlyList<ChatText> texts, bool stream = false, string? user = null)
+    public ChatView(ReadOnlyMemory<byte> body, string? model, IReadOnlyList<ChatText> texts, bool stream = false, string? user = null, Evaluation.TokenUsage? usage = null)
     {
+        Usage = usage;
         Body = body;
         Model = model;
         Texts = texts;
@@ -26,6 +27,9 @@ internal sealed class ChatView
 
     /// <summary>Whether the request asked for a streamed response.</summary>
     public bool Stream { get; }
+
+    /// <summary>Token usage reported in a response, if any.</summary>
+    public Evaluation.TokenUsage? Usage { get; }
 
     /// <summary>The request's <c>user</c> field, if any.</summary>
     public string? User { get; }

@@ -75,6 +75,7 @@ internal static class OpenAIChatReader
         var reader = new Utf8JsonReader(body.Span, ReaderOptions);
         var texts = new List<ChatText>();
         string? model = null;
+        Evaluation.TokenUsage? usage = null;
         Expect(ref reader, JsonTokenType.StartObject, "the response body must be a JSON object");
         while (Next(ref reader) == JsonTokenType.PropertyName)
         {
@@ -97,6 +98,11 @@ internal static class OpenAIChatReader
                     ReadChoice(ref reader, index++, texts);
                 }
             }
+            else if (reader.ValueTextEquals("usage"u8))
+            {
+                Next(ref reader);
+                usage = ReadUsage(ref reader);
+            }
             else
             {
                 SkipPropertyValue(ref reader);
@@ -104,7 +110,7 @@ internal static class OpenAIChatReader
         }
 
         EnsureEnd(ref reader);
-        return new ChatView(body, model, texts);
+        return new ChatView(body, model, texts, usage: usage);
     }
 
     /// <summary>
@@ -296,6 +302,62 @@ internal static class OpenAIChatReader
                 }
             }
         }
+    }
+
+    /// <summary>Reads an OpenAI <c>usage</c> object; null when it is absent or not an object.</summary>
+    internal static Evaluation.TokenUsage? ReadUsage(ref Utf8JsonReader reader)
+    {
+        if (reader.TokenType != JsonTokenType.StartObject)
+        {
+            reader.Skip();
+            return null;
+        }
+
+        long prompt = 0, completion = 0, cached = 0;
+        while (Next(ref reader) == JsonTokenType.PropertyName)
+        {
+            if (reader.ValueTextEquals("prompt_tokens"u8))
+            {
+                prompt = ReadCount(ref reader);
+            }
+            else if (reader.ValueTextEquals("completion_tokens"u8))
+            {
+                completion = ReadCount(ref reader);
+            }
+            else if (reader.ValueTextEquals("prompt_tokens_details"u8))
+            {
+                Next(ref reader);
+                if (reader.TokenType != JsonTokenType.StartObject)
+                {
+                    reader.Skip();
+                    continue;
+                }
+
+                while (Next(ref reader) == JsonTokenType.PropertyName)
+                {
+                    if (reader.ValueTextEquals("cached_tokens"u8))
+                    {
+                        cached = ReadCount(ref reader);
+                    }
+                    else
+                    {
+                        SkipPropertyValue(ref reader);
+                    }
+                }
+            }
+            else
+            {
+                SkipPropertyValue(ref reader);
+            }
+        }
+
+        return new Evaluation.TokenUsage(prompt, completion, cached);
+    }
+
+    private static long ReadCount(ref Utf8JsonReader reader)
+    {
+        Next(ref reader);
+        return reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out var value) && value >= 0 ? value : 0;
     }
 
     private static void AddStringOrSkip(ref Utf8JsonReader reader, TextKind kind, int index, List<ChatText> texts)

@@ -9,6 +9,12 @@ internal sealed class LintContext(PolicyConfig config, ConfigMapping root, List<
 {
     public PolicyConfig Config { get; } = config;
 
+    /// <summary>Whether any finding has been reported at exactly <paramref name="path"/>.</summary>
+    public bool HasFindingAt(string path) => diagnostics.Exists(d => string.Equals(d.Path, path, StringComparison.Ordinal));
+
+    /// <summary>Adds a finding produced elsewhere (for example by binding a policy's settings).</summary>
+    public void Add(ConfigDiagnostic diagnostic) => diagnostics.Add(diagnostic);
+
     public ConfigMapping Root { get; } = root;
 
     /// <summary>Reports a finding at the node of <paramref name="path"/>, or its nearest existing ancestor.</summary>

@@ -21,6 +21,7 @@ internal static class PolicyLinter
         new ResilienceRule(),
         new GatewayRule(),
         new EnvReferenceRule(),
+        new PolicySettingsRule(),
     ];
 
     public static PolicyConfig Lint(ConfigMapping root, List<ConfigDiagnostic> diagnostics)

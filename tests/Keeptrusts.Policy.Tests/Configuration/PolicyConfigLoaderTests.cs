@@ -245,7 +245,7 @@ public class PolicyConfigLoaderTests
             FsCheck.Fluent.Gen.ArrayOf(FsCheck.Fluent.Gen.Elements('a', ':', ' ', '\n', '-', '[', ']', '{', '}', '&', '*', '!', '|', '>', '"', '\'', '#', '\t', '?', ',', '%', '@', '`', '\uD800', '\0')),
             chars => new string(chars));
 
-        Property.ForAll(gen, text =>
+        Properties.ForAll(gen, text =>
         {
             var result = PolicyConfigLoader.Parse(text, "fuzz.yaml");
             Assert.True(result.Config is not null || result.HasErrors);

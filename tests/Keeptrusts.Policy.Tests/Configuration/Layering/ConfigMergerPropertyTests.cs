@@ -12,7 +12,7 @@ public class ConfigMergerPropertyTests
     [Fact]
     public void Merging_with_an_empty_document_is_the_identity()
     {
-        Property.ForAll(LayerGenerators.Layer("a.yaml"), doc =>
+        Properties.ForAll(LayerGenerators.Layer("a.yaml"), doc =>
             ConfigMerger.Merge(doc, Empty)!.ContentEquals(doc) && ConfigMerger.Merge(Empty, doc)!.ContentEquals(doc));
     }
 
@@ -20,7 +20,7 @@ public class ConfigMergerPropertyTests
     public void Merging_is_associative()
     {
         var gen = LayerGenerators.Layers(3, 3);
-        Property.ForAll(gen, layers =>
+        Properties.ForAll(gen, layers =>
         {
             var left = ConfigMerger.Merge(ConfigMerger.Merge(layers[0], layers[1]), layers[2])!;
             var right = ConfigMerger.Merge(layers[0], ConfigMerger.Merge(layers[1], layers[2]))!;
@@ -31,7 +31,7 @@ public class ConfigMergerPropertyTests
     [Fact]
     public void The_last_layers_scalars_always_win()
     {
-        Property.ForAll(LayerGenerators.Layers(2, 4), layers =>
+        Properties.ForAll(LayerGenerators.Layers(2, 4), layers =>
         {
             var merged = ConfigMerger.MergeAll(layers);
             foreach (var leaf in LogicalPaths.Leaves(layers[^1]).Where(l => !l.Scalar.IsNull && l.Owner == l.Path))
@@ -45,7 +45,7 @@ public class ConfigMergerPropertyTests
     [Fact]
     public void Every_merged_value_points_at_the_layer_that_set_it()
     {
-        Property.ForAll(LayerGenerators.Layers(1, 4), layers =>
+        Properties.ForAll(LayerGenerators.Layers(1, 4), layers =>
         {
             var merged = ConfigMerger.MergeAll(layers)!;
             foreach (var leaf in LogicalPaths.Leaves(merged))
@@ -64,7 +64,7 @@ public class ConfigMergerPropertyTests
     [Fact]
     public void Merging_is_deterministic()
     {
-        Property.ForAll(LayerGenerators.Layers(2, 3), layers =>
+        Properties.ForAll(LayerGenerators.Layers(2, 3), layers =>
             Dump(ConfigMerger.MergeAll(layers)!) == Dump(ConfigMerger.MergeAll(layers)!));
     }
 

@@ -4,7 +4,7 @@ using FsCheck.Fluent;
 namespace Keeptrusts.Policy.Tests.TestSupport;
 
 /// <summary>Runs FsCheck properties from plain xunit facts, failing the test with the counterexample.</summary>
-internal static class Property
+internal static class Properties
 {
     public static void ForAll<T>(Gen<T> generator, Func<T, bool> property, int maxTest = 200)
     {

@@ -1,0 +1,302 @@
+using System.Text.Json;
+using Keeptrusts.Policy.Configuration;
+using Keeptrusts.Policy.Exchange;
+using Keeptrusts.Policy.Policies;
+
+namespace Keeptrusts.Policy.Evaluation;
+
+/// <summary>Options of a <see cref="PolicyEngine"/>.</summary>
+public sealed class PolicyEngineOptions
+{
+    /// <summary>What a failing policy does. Default <see cref="FailMode.Block"/>.</summary>
+    public FailMode FailMode { get; set; } = FailMode.Block;
+
+    /// <summary>The clock. Default <see cref="TimeProvider.System"/>.</summary>
+    public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
+
+    /// <summary>Where decision records go, besides the policies that record them themselves (such as <c>audit-logger</c>).</summary>
+    public IList<IDecisionSink> Sinks { get; } = new List<IDecisionSink>();
+
+    /// <summary>Where spend limits count spend. Default: in this process's memory.</summary>
+    public ISpendStore? SpendStore { get; set; }
+
+    /// <summary>Creates HTTP clients for policies that call out. Default: one shared <see cref="HttpClient"/>.</summary>
+    public Func<HttpClient>? HttpClientFactory { get; set; }
+}
+
+/// <summary>The outcome of evaluating one phase of an exchange.</summary>
+public sealed record PolicyEvaluation
+{
+    /// <summary>The explainable record of the decision.</summary>
+    public required DecisionRecord Record { get; init; }
+
+    /// <summary>The final decision.</summary>
+    public PolicyDecision Decision => Record.Decision;
+
+    /// <summary>Whether the exchange must not continue.</summary>
+    public bool IsBlocked => Record.Decision == PolicyDecision.Block;
+
+    /// <summary>The body to send on: the original bytes, or a copy with only the redacted strings rewritten.</summary>
+    public ReadOnlyMemory<byte> Body { get; init; }
+
+    /// <summary>The evaluated texts after redaction, in exchange order.</summary>
+    public IReadOnlyList<string> Texts { get; init; } = [];
+}
+
+/// <summary>
+/// Enforces one <see cref="PolicyConfig"/>: builds the chain once and evaluates exchanges with it. Immutable and
+/// thread-safe; a configuration change is a new engine.
+/// </summary>
+public sealed class PolicyEngine
+{
+    private static readonly Lazy<HttpClient> SharedHttpClient = new(static () => new HttpClient());
+
+    private readonly PolicyChain _chain;
+    private readonly IReadOnlyList<IDecisionSink> _sinks;
+    private readonly TimeProvider _time;
+
+    private PolicyEngine(PolicyConfig config, PolicyChain chain, IReadOnlyList<IDecisionSink> sinks, FailMode failMode, TimeProvider time)
+    {
+        Config = config;
+        _chain = chain;
+        _sinks = sinks;
+        FailMode = failMode;
+        _time = time;
+    }
+
+    /// <summary>The configuration enforced.</summary>
+    public PolicyConfig Config { get; }
+
+    /// <summary>The fail mode in force.</summary>
+    public FailMode FailMode { get; }
+
+    /// <summary>The number of decision records a sink failed to accept.</summary>
+    public long SinkFailures => Interlocked.Read(ref _sinkFailures);
+
+    private long _sinkFailures;
+
+    /// <summary>Builds the engine for a configuration that loaded without errors.</summary>
+    /// <param name="config">The configuration.</param>
+    /// <param name="options">Options, or null for defaults.</param>
+    /// <returns>The engine.</returns>
+    /// <exception cref="InvalidOperationException">The chain names a policy this version does not provide.</exception>
+    public static PolicyEngine Create(PolicyConfig config, PolicyEngineOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        options ??= new PolicyEngineOptions();
+        var services = new PolicyServices
+        {
+            Time = options.TimeProvider,
+            SpendStore = options.SpendStore ?? new InMemorySpendStore(),
+            HttpClientFactory = options.HttpClientFactory ?? (static () => SharedHttpClient.Value),
+        };
+
+        var policies = new List<(IChainPolicy, PolicyMode)>();
+        var sinks = new List<IDecisionSink>(options.Sinks);
+        foreach (var id in config.Policies.Chain)
+        {
+            if (!PolicyRegistry.TryGet(id, out var definition))
+            {
+                throw new InvalidOperationException($"The chain names '{id}', which this version of Keeptrusts does not provide.");
+            }
+
+            var settings = config.Policy.TryGetValue(id, out var s) ? s : new PolicySettings();
+            var policy = definition.Create(settings, config, services);
+            policies.Add((policy, settings.Mode));
+            if (policy is IDecisionSink sink)
+            {
+                sinks.Add(sink);
+            }
+        }
+
+        var chain = new PolicyChain(policies, config, options.FailMode, options.TimeProvider);
+        return new PolicyEngine(config, chain, sinks, options.FailMode, options.TimeProvider);
+    }
+
+    /// <summary>Starts an exchange: a request and, later, its response, sharing state such as spend reservations.</summary>
+    /// <param name="context">Who the request is from, or null when unknown.</param>
+    /// <returns>The exchange; dispose it when the exchange is over.</returns>
+    public PolicyExchange BeginExchange(RequestContext? context = null) =>
+        new(this, context ?? new RequestContext());
+
+    /// <summary>Evaluates one text as a single user message (input) or assistant answer (output).</summary>
+    /// <param name="text">The text.</param>
+    /// <param name="phase">The phase.</param>
+    /// <param name="context">Who it is from, or null.</param>
+    /// <param name="cancellationToken">Cancels the evaluation.</param>
+    /// <returns>The evaluation.</returns>
+    public async ValueTask<PolicyEvaluation> EvaluateTextAsync(string text, PolicyPhase phase = PolicyPhase.Input, RequestContext? context = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var exchange = BeginExchange(context);
+        await using (exchange.ConfigureAwait(false))
+        {
+            var view = phase == PolicyPhase.Input ? ChatView.FromUserText(text) : ChatView.FromAssistantText(text);
+            return await exchange.EvaluateAsync(phase, view, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    internal async ValueTask<PolicyEvaluation> EvaluateAsync(PolicyPhase phase, ChatView view, RequestContext context, ExchangeState state, CancellationToken cancellationToken)
+    {
+        PolicyEvaluation evaluation;
+        if (Config.Pack is { Enabled: false })
+        {
+            evaluation = new PolicyEvaluation
+            {
+                Record = NewRecord(phase, view, context, PolicyDecision.Allow) with { Reason = "the pack is disabled; traffic passes unchanged" },
+                Body = view.Body,
+                Texts = view.Texts.Select(static t => t.Text).ToArray(),
+            };
+        }
+        else
+        {
+            var result = await _chain.RunAsync(phase, view, context, state, cancellationToken).ConfigureAwait(false);
+            var body = view.Body;
+            if (result.Record.Decision != PolicyDecision.Block && result.Changed.Any(static c => c) && !view.Body.IsEmpty)
+            {
+                var replacements = new List<(int, string)>();
+                for (var i = 0; i < result.Changed.Length; i++)
+                {
+                    if (result.Changed[i])
+                    {
+                        replacements.Add((i, result.Texts[i]));
+                    }
+                }
+
+                body = OpenAIChatReader.Rewrite(view, replacements);
+            }
+
+            evaluation = new PolicyEvaluation { Record = result.Record, Body = body, Texts = result.Texts };
+        }
+
+        await PublishAsync(evaluation.Record, cancellationToken).ConfigureAwait(false);
+        return evaluation;
+    }
+
+    internal async ValueTask<PolicyEvaluation> RejectAsync(PolicyPhase phase, string reason, RequestContext context, CancellationToken cancellationToken)
+    {
+        var record = NewRecord(phase, new ChatView(ReadOnlyMemory<byte>.Empty, null, []), context, PolicyDecision.Block) with
+        {
+            Reason = reason,
+            Code = "invalid_request_error",
+            Status = 400,
+        };
+        await PublishAsync(record, cancellationToken).ConfigureAwait(false);
+        return new PolicyEvaluation { Record = record };
+    }
+
+    private DecisionRecord NewRecord(PolicyPhase phase, ChatView view, RequestContext context, PolicyDecision decision) => new()
+    {
+        Id = PolicyChain.NewId(),
+        Timestamp = _time.GetUtcNow(),
+        PackName = Config.Pack?.Name,
+        PackVersion = Config.Pack?.Version,
+        Phase = phase,
+        Decision = decision,
+        UserId = context.UserId,
+        IdentityProofMethod = context.IdentityProofMethod,
+        ConversationId = context.ConversationId,
+        RequestId = context.RequestId,
+        Model = view.Model,
+        TargetId = context.TargetId,
+        FailMode = FailMode,
+    };
+
+    private async ValueTask PublishAsync(DecisionRecord record, CancellationToken cancellationToken)
+    {
+        foreach (var sink in _sinks)
+        {
+            try
+            {
+                await sink.WriteAsync(record, cancellationToken).ConfigureAwait(false);
+            }
+#pragma warning disable CA1031 // A sink failure must never fail the request; it is counted instead.
+            catch (Exception) when (!cancellationToken.IsCancellationRequested)
+#pragma warning restore CA1031
+            {
+                Interlocked.Increment(ref _sinkFailures);
+            }
+        }
+    }
+}
+
+/// <summary>
+/// One request and its response, evaluated with the same engine and sharing state (a spend reservation made for
+/// the request is settled with the response's usage). Dispose it when the exchange ends; anything left unsettled
+/// is released.
+/// </summary>
+public sealed class PolicyExchange : IAsyncDisposable
+{
+    private readonly PolicyEngine _engine;
+    private readonly ExchangeState _state = new();
+
+    internal PolicyExchange(PolicyEngine engine, RequestContext context)
+    {
+        _engine = engine;
+        Context = context.RequestId is null ? context with { RequestId = PolicyChain.NewId() } : context;
+    }
+
+    /// <summary>Who the exchange is from.</summary>
+    public RequestContext Context { get; }
+
+    /// <summary>Evaluates an OpenAI chat-completions request body.</summary>
+    /// <param name="body">The UTF-8 JSON body.</param>
+    /// <param name="cancellationToken">Cancels the evaluation.</param>
+    /// <returns>The evaluation: blocked (with status and reason) or the body to send on.</returns>
+    public ValueTask<PolicyEvaluation> EvaluateRequestAsync(ReadOnlyMemory<byte> body, CancellationToken cancellationToken = default)
+    {
+        ChatView view;
+        try
+        {
+            view = OpenAIChatReader.ReadRequest(body);
+        }
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException or ArgumentException)
+        {
+            return _engine.RejectAsync(PolicyPhase.Input, "the request body is not a valid chat completion request: " + Describe(ex), Context, cancellationToken);
+        }
+
+        _state.RequestModel = view.Model;
+        return EvaluateAsync(PolicyPhase.Input, view, cancellationToken);
+    }
+
+    /// <summary>Evaluates a non-streamed OpenAI chat-completions response body.</summary>
+    /// <param name="body">The UTF-8 JSON body.</param>
+    /// <param name="cancellationToken">Cancels the evaluation.</param>
+    /// <returns>The evaluation: blocked, or the body to return to the caller.</returns>
+    public ValueTask<PolicyEvaluation> EvaluateResponseAsync(ReadOnlyMemory<byte> body, CancellationToken cancellationToken = default)
+    {
+        ChatView view;
+        try
+        {
+            view = OpenAIChatReader.ReadResponse(body);
+        }
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException or ArgumentException)
+        {
+            return _engine.RejectAsync(PolicyPhase.Output, "the provider's response is not a valid chat completion: " + Describe(ex), Context, cancellationToken);
+        }
+
+        if (view.Usage is { } usage)
+        {
+            _state.Usage = usage;
+        }
+
+        return EvaluateAsync(PolicyPhase.Output, view, cancellationToken);
+    }
+
+    /// <summary>Reports the token usage of the exchange when it was not in a response body (e.g. from a stream).</summary>
+    /// <param name="usage">The usage.</param>
+    public void ReportUsage(TokenUsage usage) => _state.Usage = usage;
+
+    /// <inheritdoc />
+    public ValueTask DisposeAsync() => _state.DisposeAsync();
+
+    internal ValueTask<PolicyEvaluation> EvaluateAsync(PolicyPhase phase, ChatView view, CancellationToken cancellationToken) =>
+        _engine.EvaluateAsync(phase, view, Context, _state, cancellationToken);
+
+    private static string Describe(Exception ex)
+    {
+        // JsonException messages carry positions but never the content; others are summarised.
+        var message = ex is JsonException ? ex.Message : "invalid UTF-8 or an invalid value";
+        return message.Length > 200 ? message[..200] : message;
+    }
+}
