@@ -9,5 +9,15 @@ namespace Keeptrusts.GatewayHost.Cli;
 /// <param name="WorkingDirectory">The directory output paths are made relative to (SARIF artifact URIs).</param>
 internal sealed record KtConsole(TextWriter Out, TextWriter Error, string WorkingDirectory)
 {
-    public static KtConsole FromProcess() => new(Console.Out, Console.Error, Environment.CurrentDirectory);
+    /// <summary>Standard input, for commands that read '-' as a file.</summary>
+    public TextReader In { get; init; } = TextReader.Null;
+
+    /// <summary>Whether standard error is a terminal a person watches, so progress lines are worth printing.</summary>
+    public bool ErrorIsTerminal { get; init; }
+
+    public static KtConsole FromProcess() => new(Console.Out, Console.Error, Environment.CurrentDirectory)
+    {
+        In = Console.In,
+        ErrorIsTerminal = !Console.IsErrorRedirected,
+    };
 }

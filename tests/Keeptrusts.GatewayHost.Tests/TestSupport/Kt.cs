@@ -19,11 +19,15 @@ internal static class Kt
     public static readonly TimeSpan HangLimit = TimeSpan.FromSeconds(30);
 
     /// <summary>Runs the command tree in-process with captured output, from <paramref name="workingDirectory"/>'s point of view.</summary>
-    public static async Task<KtRun> RunAsync(string workingDirectory, params string[] args)
+    public static Task<KtRun> RunAsync(string workingDirectory, params string[] args) => RunWithInputAsync(workingDirectory, string.Empty, args);
+
+    /// <summary>Runs the command tree with <paramref name="stdin"/> as standard input.</summary>
+    public static async Task<KtRun> RunWithInputAsync(string workingDirectory, string stdin, params string[] args)
     {
         using var output = new StringWriter();
         using var error = new StringWriter();
-        var console = new KtConsole(output, error, workingDirectory);
+        using var input = new StringReader(stdin);
+        var console = new KtConsole(output, error, workingDirectory) { In = input };
 
         // Task.Run so a synchronous hang inside the command still lets the timeout fire.
         var exitCode = await Task.Run(() => KtCommand.RunAsync(args, console)).WaitAsync(HangLimit);

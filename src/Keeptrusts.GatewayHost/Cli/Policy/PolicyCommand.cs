@@ -9,5 +9,6 @@ internal sealed class PolicyCommand : Command
         : base("policy", "Work with policy-config.yaml files without starting the gateway.")
     {
         Subcommands.Add(new PolicyLintCommand(console));
+        Subcommands.Add(new PolicyEvalCommand(console));
     }
 }
