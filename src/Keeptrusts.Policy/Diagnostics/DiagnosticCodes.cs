@@ -66,6 +66,11 @@ internal static class DiagnosticCodes
     // (end spend-limit codes)
 
     // embedding-detector: KT36xx
+    public const string EmbeddingEndpointMissing = "KT3601";
+    public const string EmbeddingModelMissing = "KT3602";
+    public const string EmbeddingNoDenyExamples = "KT3603";
+    public const string EmbeddingExternalSettingsIgnored = "KT3604";
+    public const string EmbeddingExampleInBothLists = "KT3605";
     // (end embedding-detector codes)
 
     // audit-logger: KT37xx
@@ -126,6 +131,11 @@ internal static class DiagnosticCodes
             // spend-limit: KT35xx
             // (end spend-limit catalog)
             // embedding-detector: KT36xx
+            [EmbeddingEndpointMissing] = ("External embedding backend without endpoint", DiagnosticSeverity.Error),
+            [EmbeddingModelMissing] = ("External embedding backend without model", DiagnosticSeverity.Error),
+            [EmbeddingNoDenyExamples] = ("Embedding detector without deny examples", DiagnosticSeverity.Warning),
+            [EmbeddingExternalSettingsIgnored] = ("External embedding settings on the local backend", DiagnosticSeverity.Warning),
+            [EmbeddingExampleInBothLists] = ("Embedding example both denied and allowed", DiagnosticSeverity.Warning),
             // (end embedding-detector catalog)
             // audit-logger: KT37xx
             // (end audit-logger catalog)
