@@ -18,7 +18,7 @@ internal static class CardRules
                     break;
                 }
 
-                if (digits >= 13 && IsGroupingPlausible(c, a, b) && c.StandsAlone(a, b, inner.Value)
+                if (digits >= 13 && IsGroupingPlausible(c, a, b) && c.StandsAlone(a, b, inner.Value) && !ContinuesWithSpaces(c, a, b, inner.Value)
                     && IsIssuerPlausible(c.Text[c.StartOf(a)..c.EndOf(b)], digits)
                     && Checksums.IsLuhnValid(c.Text[c.StartOf(a)..c.EndOf(b)]))
                 {
@@ -33,6 +33,10 @@ internal static class CardRules
             }
         }
     }
+
+    // "4111 1111 1111 1111 1234" is one longer number, not a card followed by something else.
+    private static bool ContinuesWithSpaces(in DigitCluster c, int first, int last, Joiner inner) =>
+        inner == Joiner.Space && (c.Before(first) == Joiner.Space || (last < c.Count - 1 && c.After(last) == Joiner.Space));
 
     // Printed cards lead with four digits and group by 4 (or 4-6-5 / 4-6-4 for Amex and Diners).
     private static bool IsGroupingPlausible(in DigitCluster c, int first, int last)

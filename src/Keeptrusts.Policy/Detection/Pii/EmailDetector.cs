@@ -48,7 +48,7 @@ internal static class EmailDetector
         }
 
         var before = CharText.At(text, start - 1);
-        if (at - start > MaxLocal || (start > floor && IsLocalChar(before)) || before == '@' || IsUrlUserInfo(text, start))
+        if (at - start > MaxLocal || (start > floor && IsLocalChar(before)) || before == '@' || IsUrlUserInfo(text, at))
         {
             return default;
         }
@@ -67,21 +67,16 @@ internal static class EmailDetector
         return (start, DomainEnd(text, at + 1));
     }
 
-    // "scheme://user:password@host": the part before '@' is a credential, not a mailbox.
-    private static bool IsUrlUserInfo(ReadOnlySpan<char> text, int localStart)
+    // "scheme://user:password@host": what precedes '@' is the URL's credentials, not a mailbox.
+    private static bool IsUrlUserInfo(ReadOnlySpan<char> text, int at)
     {
-        if (CharText.At(text, localStart - 1) != ':')
-        {
-            return false;
-        }
-
-        var i = localStart - 2;
-        while (i >= 0 && localStart - i < 256 && text[i] is not ('/' or ' ' or '\n' or '@'))
+        var i = at - 1;
+        while (i >= 0 && at - i < 256 && !char.IsWhiteSpace(text[i]) && text[i] is not ('/' or '@' or '"' or '\'' or '<' or '('))
         {
             i--;
         }
 
-        return i >= 1 && text[i] == '/' && text[i - 1] == '/';
+        return i >= 2 && text[i] == '/' && text[i - 1] == '/' && text[i - 2] == ':';
     }
 
     private static int DomainEnd(ReadOnlySpan<char> text, int from)

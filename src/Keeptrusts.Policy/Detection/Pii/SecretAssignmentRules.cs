@@ -155,7 +155,8 @@ internal static class SecretAssignmentRules
                 return SkipScheme(text, start + 1, start + 1 + close);
             }
 
-            start++;
+            // An unterminated quote is a fragment of prose or code, not a value.
+            return (0, -1);
         }
 
         var end = start;

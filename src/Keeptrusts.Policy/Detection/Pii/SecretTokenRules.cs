@@ -129,7 +129,7 @@ internal static class SecretTokenRules
         var body = token.TrimEnd('=');
         if (body.Length == 40 && !body.ContainsAny('_', '-') && CharText.HasContextBefore(text, start, 64, AwsContext))
         {
-            results.Add(new PiiMatch(PiiEntityType.Secret, start, token.Length, 0.85, "aws_secret_key"));
+            results.Add(new PiiMatch(PiiEntityType.Secret, start, token.Length, 0.9, "aws_secret_key"));
             return;
         }
 

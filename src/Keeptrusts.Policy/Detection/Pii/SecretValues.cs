@@ -5,7 +5,7 @@ internal static class SecretValues
 {
     private static readonly string[] PlaceholderFragments =
     [
-        "example", "changeme", "change_me", "placeholder", "redacted", "your_", "your-", "yourpass", "xxxx", "****", "....", "<", ">", "${", "{{", "}}", "%(", "process.env", "os.environ", "getenv",
+        "example", "password", "passwd", "changeme", "change_me", "placeholder", "redacted", "your_", "your-", "yourpass", "xxxx", "****", "....", "<", ">", "${", "{{", "}}", "%(", "process.env", "os.environ", "getenv",
     ];
 
     private static readonly string[] PlaceholderValues =
@@ -20,7 +20,7 @@ internal static class SecretValues
     /// </summary>
     public static bool IsPlaceholder(ReadOnlySpan<char> value)
     {
-        if (value.IsEmpty || value[0] is '$' or '{' or '<' or '[' or '%' or '@' or '&' or '*')
+        if (value.IsEmpty || value[0] is '$' or '{' or '<' or '[' or '%' or '@' or '&' or '*' or '.' or '=' or ':' or ',')
         {
             return true;
         }
@@ -33,9 +33,10 @@ internal static class SecretValues
             }
         }
 
+        var bare = value.TrimEnd("=:");
         foreach (var placeholder in PlaceholderValues)
         {
-            if (value.Equals(placeholder, StringComparison.OrdinalIgnoreCase))
+            if (bare.Equals(placeholder, StringComparison.OrdinalIgnoreCase))
             {
                 return true;
             }

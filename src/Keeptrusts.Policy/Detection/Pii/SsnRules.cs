@@ -16,7 +16,7 @@ internal static class SsnRules
         Span<char> digits = stackalloc char[9];
         for (var a = 0; a < c.Count; a++)
         {
-            if (a == 0 && c.Prefix != '\0')
+            if (a == 0 && c.Prefix == '+')
             {
                 continue;
             }
