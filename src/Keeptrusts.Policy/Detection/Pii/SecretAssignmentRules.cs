@@ -14,11 +14,12 @@ internal static class SecretAssignmentRules
 
     private static readonly SearchValues<char> Separators = SearchValues.Create("=:");
 
-    private static readonly string[] KeyFragments =
+    private static readonly SearchValues<string> KeyFragments = SearchValues.Create(
     [
-        "password", "passwd", "passphrase", "passcode", "pwd", "secret", "token", "apikey", "accesskey", "privatekey",
-        "credential", "authorization", "authkey", "clientkey", "signingkey", "encryptionkey",
-    ];
+        "password", "passwd", "passphrase", "passcode", "pwd", "secret", "token", "apikey", "api_key", "api-key",
+        "accesskey", "access_key", "access-key", "privatekey", "private_key", "private-key", "credential", "authorization",
+        "authkey", "auth_key", "clientkey", "client_key", "signingkey", "signing_key", "encryptionkey", "encryption_key",
+    ], StringComparison.OrdinalIgnoreCase);
 
     private static readonly string[] LastSegments = ["key", "keys", "pw", "pass", "auth", "sig"];
 
@@ -203,23 +204,9 @@ internal static class SecretAssignmentRules
     /// <summary>Whether a configuration key names a credential: by a fragment (<c>…_password</c>, <c>apiKey</c>) or its last word (<c>AccountKey</c>, <c>db_pw</c>).</summary>
     public static bool IsSecretName(ReadOnlySpan<char> key)
     {
-        Span<char> normalized = stackalloc char[MaxKey];
-        var n = 0;
-        foreach (var c in key)
+        if (key.ContainsAny(KeyFragments))
         {
-            if (char.IsAsciiLetterOrDigit(c))
-            {
-                normalized[n++] = char.ToLowerInvariant(c);
-            }
-        }
-
-        var compact = normalized[..n];
-        foreach (var fragment in KeyFragments)
-        {
-            if (compact.Contains(fragment, StringComparison.Ordinal))
-            {
-                return true;
-            }
+            return true;
         }
 
         var last = LastSegment(key);

@@ -9,34 +9,86 @@ namespace Keeptrusts.Policy.Detection.Pii;
 /// </summary>
 internal static class SecretPrefixRules
 {
-    private static readonly SearchValues<string> Prefixes = SearchValues.Create(
+    // Prefixes without '-' or '_' are found as strings; a short list keeps the multi-string search fast.
+    private static readonly SearchValues<string> LetterPrefixes = SearchValues.Create(
+        ["AKIA", "ASIA", "ABIA", "ACCA", "AIza", "AKCp", "eyJ", "GR1348941", "SG.", "hooks.slack.com/services/"],
+        StringComparison.Ordinal);
+
+    // Every other prefix holds a '-' or '_': find those characters, then look at the word they belong to.
+    private static readonly SearchValues<char> PrefixSeparators = SearchValues.Create("-_");
+
+    private static readonly string[] SeparatedPrefixes =
     [
-        "AKIA", "ASIA", "ABIA", "ACCA", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_",
-        "glpat-", "gldt-", "glrt-", "glptt-", "glft-", "glsoat-", "gloas-", "glcbt-", "glimt-", "glagent-", "GR1348941",
-        "xoxa-", "xoxb-", "xoxp-", "xoxo-", "xoxs-", "xoxr-", "hooks.slack.com/services/",
-        "sk_live_", "rk_live_", "sk-", "AIza", "SG.", "npm_", "pypi-", "hf_", "shpat_", "shpss_", "shpca_", "shppa_",
-        "dop_v1_", "AKCp", "eyJ", "-----BEGIN ",
-    ], StringComparison.Ordinal);
+        "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "glpat-", "gldt-", "glrt-", "glptt-", "glft-", "glsoat-", "gloas-",
+        "glcbt-", "glimt-", "glagent-", "xoxa-", "xoxb-", "xoxp-", "xoxo-", "xoxs-", "xoxr-", "sk_live_", "rk_live_", "sk-",
+        "npm_", "pypi-", "hf_", "shpat_", "shpss_", "shpca_", "shppa_", "dop_v1_", "-----BEGIN ",
+    ];
+
+    private static readonly SearchValues<char> SeparatedPrefixStarts = SearchValues.Create("ghxsrnpd-");
+
+    private const int LongestSeparatedPrefix = 11;
 
     private const string PrivateKeyHeader = "-----BEGIN ";
 
     public static void Scan(ReadOnlySpan<char> text, List<PiiMatch> results)
     {
+        var keyEndSearchedUntil = -1;
+        var nextKeyEnd = -1;
         var i = 0;
-        var privateKeyEndSearchedUntil = -1;
-        var nextPrivateKeyEnd = -1;
         while (i < text.Length)
         {
-            var next = text[i..].IndexOfAny(Prefixes);
+            var next = text[i..].IndexOfAny(LetterPrefixes);
+            if (next < 0)
+            {
+                break;
+            }
+
+            var at = i + next;
+            i = Math.Max(Match(text, at, results, ref keyEndSearchedUntil, ref nextKeyEnd), at + 1);
+        }
+
+        i = 0;
+        while (i < text.Length)
+        {
+            var next = text[i..].IndexOfAny(PrefixSeparators);
             if (next < 0)
             {
                 return;
             }
 
-            var at = i + next;
-            var end = Match(text, at, results, ref privateKeyEndSearchedUntil, ref nextPrivateKeyEnd);
-            i = Math.Max(end, at + 1);
+            var separator = i + next;
+            var end = 0;
+            var start = SeparatedPrefixStart(text, i, separator);
+            if (start >= 0)
+            {
+                end = Match(text, start, results, ref keyEndSearchedUntil, ref nextKeyEnd);
+            }
+
+            i = Math.Max(end, separator + 1);
         }
+    }
+
+    // Where a known prefix containing the separator at `separator` begins, or -1.
+    private static int SeparatedPrefixStart(ReadOnlySpan<char> text, int floor, int separator)
+    {
+        var from = Math.Max(floor, separator - LongestSeparatedPrefix);
+        for (var start = separator; start >= from; start--)
+        {
+            if (!SeparatedPrefixStarts.Contains(text[start]))
+            {
+                continue;
+            }
+
+            foreach (var prefix in SeparatedPrefixes)
+            {
+                if (prefix[0] == text[start] && start + prefix.Length > separator && text[start..].StartsWith(prefix, StringComparison.Ordinal))
+                {
+                    return start;
+                }
+            }
+        }
+
+        return -1;
     }
 
     private static bool IsTokenChar(char c) => char.IsAsciiLetterOrDigit(c) || c is '_' or '-';
