@@ -36,9 +36,34 @@ internal sealed class PolicyCheckContext(LintContext lint, string path, PolicyCo
 
     public PolicyConfig Config { get; } = config;
 
-    /// <summary>Reports a finding at a key of the block (<c>"input.deny_patterns[2]"</c>) or at the block itself (empty).</summary>
-    public void Report(string code, string message, string relativePath = "", DiagnosticSeverity? severity = null) =>
+    /// <summary>
+    /// Reports a finding at a key of the block (<c>"input.deny_patterns[2]"</c>) or at the block itself (empty). When
+    /// the policy has no settings block at all, findings about its defaults point at its entry in the chain.
+    /// </summary>
+    public void Report(string code, string message, string relativePath = "", DiagnosticSeverity? severity = null)
+    {
+        if (ConfigPath.Find(lint.Root, Path) is null && ChainEntry() is { } entry)
+        {
+            lint.Report(code, message, entry, severity);
+            return;
+        }
+
         lint.Report(code, message, relativePath.Length == 0 ? Path : relativePath.StartsWith('[') ? Path + relativePath : Path + "." + relativePath, severity);
+    }
+
+    private string? ChainEntry()
+    {
+        var id = Path[(Path.IndexOf('.', StringComparison.Ordinal) + 1)..].Trim('[', ']', '"');
+        for (var i = 0; i < Config.Policies.Chain.Count; i++)
+        {
+            if (string.Equals(Config.Policies.Chain[i], id, StringComparison.OrdinalIgnoreCase))
+            {
+                return ConfigPath.Index("policies.chain", i);
+            }
+        }
+
+        return null;
+    }
 }
 
 /// <summary>A built-in policy: how its settings are validated and how it is created.</summary>

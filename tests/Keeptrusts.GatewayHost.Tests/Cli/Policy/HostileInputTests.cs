@@ -34,11 +34,9 @@ public sealed class HostileInputTests : IDisposable
     public async Task Hostile_file_gives_one_clear_error_and_exit_1(string kind, string expectedCode)
     {
         var file = Create(kind);
-        var clock = Stopwatch.StartNew();
-
+        // Kt.RunAsync fails the test if the command hangs; speed is measured in bench/, not asserted here.
         var run = await Kt.RunAsync(_dir.Path, "policy", "lint", "--file", file);
 
-        clock.Stop();
         Assert.Equal(ExitCodes.Findings, run.ExitCode);
         Assert.Empty(run.Error);
         var finding = Assert.Single(run.OutLines[..^1]);
@@ -46,7 +44,6 @@ public sealed class HostileInputTests : IDisposable
         Assert.StartsWith(file, finding, StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", run.Out, StringComparison.Ordinal);
         Assert.Equal("1 error, 0 warnings", run.OutLines[^1]);
-        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"linting '{kind}' took {clock.Elapsed}");
     }
 
     [Theory]

@@ -94,7 +94,7 @@ public class SchemaFindingsTests
     {
         var result = PolicyConfigLoader.Parse(Header + snippet, "case.yaml");
 
-        Assert.DoesNotContain(result.Diagnostics, static d => d.Code is not DiagnosticCodes.PolicyNotInChain);
+        Assert.DoesNotContain(SchemaRelevant(result.Diagnostics), static d => d.Code is not DiagnosticCodes.PolicyNotInChain);
     }
 
     [Fact]
@@ -132,7 +132,9 @@ public class SchemaFindingsTests
 
     private static void AssertSingleFinding(string snippet, string code, string path, int line, int column)
     {
-        var diagnostics = PolicyConfigLoader.Parse(Header + snippet, "case.yaml").Diagnostics;
+        var diagnostics = code.StartsWith("KT3", StringComparison.Ordinal)
+            ? PolicyConfigLoader.Parse(Header + snippet, "case.yaml").Diagnostics
+            : SchemaRelevant(PolicyConfigLoader.Parse(Header + snippet, "case.yaml").Diagnostics);
         var about = diagnostics.Where(d => d.Path == path || d.Path.StartsWith(path + ".", StringComparison.Ordinal) || d.Path.StartsWith(path + "[", StringComparison.Ordinal)).ToList();
 
         var finding = Assert.Single(about);
@@ -142,5 +144,12 @@ public class SchemaFindingsTests
     }
 
     private static ConfigDiagnostic Single(string yaml) =>
-        Assert.Single(PolicyConfigLoader.Parse(yaml, "case.yaml").Diagnostics);
+        Assert.Single(SchemaRelevant(PolicyConfigLoader.Parse(yaml, "case.yaml").Diagnostics));
+
+    /// <summary>
+    /// The header chains every built-in policy, whose own semantic checks (KT3xxx, e.g. "no deny examples") are
+    /// tested with each policy; here only what the schema, the binder and the document rules say is compared.
+    /// </summary>
+    private static List<ConfigDiagnostic> SchemaRelevant(IEnumerable<ConfigDiagnostic> diagnostics) =>
+        diagnostics.Where(static d => !d.Code.StartsWith("KT3", StringComparison.Ordinal)).ToList();
 }

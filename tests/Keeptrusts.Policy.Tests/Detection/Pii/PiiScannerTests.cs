@@ -99,33 +99,6 @@ public class PiiScannerTests
     public void Redact_rejects_matches_outside_the_text() =>
         Assert.Throws<ArgumentOutOfRangeException>(() => PiiRedactor.Redact("short", [new PiiMatch(PiiEntityType.Secret, 3, 10, 1)]));
 
-    [Fact]
-    public void Clean_text_allocates_nothing_once_compiled()
-    {
-        var text = BenchText(4096);
-        var results = new List<PiiMatch>();
-
-        // Tier-0 code may allocate where optimised code does not; give the JIT time to promote the scan methods.
-        var allocated = long.MaxValue;
-        for (var attempt = 0; attempt < 30 && allocated != 0; attempt++)
-        {
-            var before = GC.GetAllocatedBytesForCurrentThread();
-            for (var i = 0; i < 50; i++)
-            {
-                All.Scan(text, results);
-            }
-
-            allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-            if (allocated != 0)
-            {
-                Thread.Sleep(100);
-            }
-        }
-
-        Assert.Empty(results);
-        Assert.Equal(0, allocated);
-    }
-
     // Inputs built to make a backtracking matcher explode; a linear scanner handles 32 KB of each quickly.
     [Theory]
     [InlineData("0123456789")]
@@ -140,30 +113,20 @@ public class PiiScannerTests
     [InlineData("-----BEGIN PRIVATE KEY-----")]
     [InlineData("DE89 ")]
     [InlineData("+1 (")]
-    public void Adversarial_input_scans_in_linear_time(string unit)
+    public void Adversarial_input_gives_ordered_non_overlapping_matches_within_the_text(string unit)
     {
+        // How cost grows with size is measured by PiiAdversarialBenchmarks (bench/), not asserted with timers here.
         var text = string.Concat(Enumerable.Repeat(unit, (32 * 1024 / unit.Length) + 1));
-        var small = text[..4096];
         var results = new List<PiiMatch>();
+
         All.Scan(text, results);
 
-        var large = Time(() => { results.Clear(); All.Scan(text, results); });
-        var reference = Time(() => { results.Clear(); All.Scan(small, results); });
-
-        // 8x the input; allow generous noise but catch quadratic behaviour (64x).
-        Assert.True(large < TimeSpan.FromMilliseconds(50) || large < reference * 24, $"32 KB took {large.TotalMilliseconds:0.00} ms vs {reference.TotalMilliseconds:0.00} ms for 4 KB");
-
-        TimeSpan Time(Action scan)
+        var previousEnd = 0;
+        foreach (var match in results)
         {
-            var best = TimeSpan.MaxValue;
-            for (var i = 0; i < 5; i++)
-            {
-                var sw = Stopwatch.StartNew();
-                scan();
-                best = sw.Elapsed < best ? sw.Elapsed : best;
-            }
-
-            return best;
+            Assert.InRange(match.Start, previousEnd, text.Length);
+            Assert.InRange(match.End, match.Start + 1, text.Length);
+            previousEnd = match.End;
         }
     }
 

@@ -51,6 +51,14 @@ public class EmbeddingDetectorTests
     }
 
     [Fact]
+    public void A_chained_policy_without_settings_is_linted_at_its_chain_entry()
+    {
+        var finding = Assert.Single(PolicyConfigLoader.Parse(Pack).Diagnostics);
+
+        Assert.Equal(("KT3603", "policies.chain[0]", 3), (finding.Code, finding.Path, finding.Location.Line));
+    }
+
+    [Fact]
     public void The_seed_example_lints_cleanly_apart_from_missing_examples()
     {
         var result = PolicyConfigLoader.LoadFiles([Path.Combine(TestFiles.DataDirectory, "seeds", "gateway-run-embedding-external.yaml")]);
