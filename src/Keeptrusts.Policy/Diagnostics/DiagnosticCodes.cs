@@ -51,6 +51,9 @@ internal static class DiagnosticCodes
     public const string VerifiedIdentityUnreachable = "KT2503";
 
     // pii-detector: KT31xx
+    public const string PiiAllowPatternInvalid = "KT3101";
+    public const string PiiPlaceholderDetected = "KT3102";
+    public const string PiiDuplicateEntity = "KT3103";
     // (end pii-detector codes)
 
     // prompt-injection: KT32xx
@@ -121,6 +124,9 @@ internal static class DiagnosticCodes
             [JwksUrlMissing] = ("signed_assertion without jwks_url", DiagnosticSeverity.Error),
             [VerifiedIdentityUnreachable] = ("Verified identity required but the mode cannot verify", DiagnosticSeverity.Warning),
             // pii-detector: KT31xx
+            [PiiAllowPatternInvalid] = ("pii-detector allow pattern is not a valid regex", DiagnosticSeverity.Error),
+            [PiiPlaceholderDetected] = ("pii-detector placeholder is itself detected", DiagnosticSeverity.Error),
+            [PiiDuplicateEntity] = ("pii-detector entity listed twice", DiagnosticSeverity.Warning),
             // (end pii-detector catalog)
             // prompt-injection: KT32xx
             // (end prompt-injection catalog)
