@@ -136,7 +136,7 @@ public sealed class PolicyEngine
         }
     }
 
-    internal async ValueTask<PolicyEvaluation> EvaluateAsync(PolicyPhase phase, ChatView view, RequestContext context, ExchangeState state, CancellationToken cancellationToken)
+    internal async ValueTask<PolicyEvaluation> EvaluateAsync(PolicyPhase phase, ChatView view, RequestContext context, ExchangeState state, CancellationToken cancellationToken, bool publish = true)
     {
         PolicyEvaluation evaluation;
         if (Config.Pack is { Enabled: false })
@@ -169,9 +169,17 @@ public sealed class PolicyEngine
             evaluation = new PolicyEvaluation { Record = result.Record, Body = body, Texts = result.Texts };
         }
 
-        await PublishAsync(evaluation.Record, cancellationToken).ConfigureAwait(false);
+        if (publish)
+        {
+            await PublishAsync(evaluation.Record, cancellationToken).ConfigureAwait(false);
+        }
+
         return evaluation;
     }
+
+    internal DateTimeOffset UtcNow => _time.GetUtcNow();
+
+    internal ValueTask PublishRecordAsync(DecisionRecord record, CancellationToken cancellationToken) => PublishAsync(record, cancellationToken);
 
     internal async ValueTask<PolicyEvaluation> RejectAsync(PolicyPhase phase, string reason, RequestContext context, CancellationToken cancellationToken)
     {
@@ -287,11 +295,18 @@ public sealed class PolicyExchange : IAsyncDisposable
     /// <param name="usage">The usage.</param>
     public void ReportUsage(TokenUsage usage) => _state.Usage = usage;
 
+    /// <summary>
+    /// Starts evaluating a streamed response: feed it each text delta as it arrives and emit what it returns. Output
+    /// policies see every character, and only a short tail is held back at any time (see <see cref="PolicyOutputStream"/>).
+    /// </summary>
+    /// <returns>The stream guard for this exchange's response.</returns>
+    public PolicyOutputStream BeginOutputStream() => new(this, _engine);
+
     /// <inheritdoc />
     public ValueTask DisposeAsync() => _state.DisposeAsync();
 
-    internal ValueTask<PolicyEvaluation> EvaluateAsync(PolicyPhase phase, ChatView view, CancellationToken cancellationToken) =>
-        _engine.EvaluateAsync(phase, view, Context, _state, cancellationToken);
+    internal ValueTask<PolicyEvaluation> EvaluateAsync(PolicyPhase phase, ChatView view, CancellationToken cancellationToken, bool publish = true) =>
+        _engine.EvaluateAsync(phase, view, Context, _state, cancellationToken, publish);
 
     private static string Describe(Exception ex)
     {
