@@ -138,11 +138,30 @@ internal sealed class ContentRuleSet
         {
             if (patterns[i].Length > 0)
             {
-                compiled.Add((Compile(patterns[i], caseSensitive, timeout), RuleName(list, i)));
+                var regex = Compile(patterns[i], caseSensitive, timeout);
+                WarmUp(regex);
+                compiled.Add((regex, RuleName(list, i)));
             }
         }
 
         return [.. compiled];
+    }
+
+    /// <summary>
+    /// Runs a first match while the engine is being built: the non-backtracking engine builds its automaton lazily and
+    /// the matcher code is compiled on first use, which on a busy machine can exceed a tight match timeout and would
+    /// otherwise fail the first real request.
+    /// </summary>
+    private static void WarmUp(Regex regex)
+    {
+        try
+        {
+            _ = regex.IsMatch("Warm-up text: ÀÉ àé 0123456789 _-.,;:!?@#/\\ \n\t");
+        }
+        catch (RegexMatchTimeoutException)
+        {
+            // Only the warm-up ran out of time; real matches still have their own limit.
+        }
     }
 
     private static void AddKeywords(IReadOnlyList<string> keywords, bool allow, string list, StringComparer comparer, List<KeywordEntry> entries)

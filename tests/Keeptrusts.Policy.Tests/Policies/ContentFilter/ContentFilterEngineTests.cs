@@ -63,7 +63,7 @@ public class ContentFilterEngineTests
     [Fact]
     public async Task A_clean_request_passes_unchanged()
     {
-        var engine = Engine("    input:\n      deny_keywords: [project falcon]\n      deny_patterns: ['sk-[a-z0-9]{20,}']\n");
+        var engine = Engine("    match_timeout_ms: 1000\n    input:\n      deny_keywords: [project falcon]\n      deny_patterns: ['sk-[a-z0-9]{20,}']\n");
         var json = Request();
 
         var evaluation = await RequestAsync(engine, json);
@@ -75,7 +75,7 @@ public class ContentFilterEngineTests
     [Fact]
     public async Task The_output_phase_scans_the_response_with_the_output_rules_only()
     {
-        var engine = Engine("    input:\n      deny_keywords: [alpha]\n    output:\n      deny_patterns: ['\\bcodename [a-z]+']\n");
+        var engine = Engine("    match_timeout_ms: 1000\n    input:\n      deny_keywords: [alpha]\n    output:\n      deny_patterns: ['\\bcodename [a-z]+']\n");
         await using var exchange = engine.BeginExchange();
 
         var request = await exchange.EvaluateRequestAsync(Encoding.UTF8.GetBytes("""{"model":"gpt-4o","messages":[{"role":"user","content":"tell me the codename please"}]}"""));

@@ -10,7 +10,8 @@ internal static class ContentFilterTesting
 {
     private static readonly PolicyConfig Config = PolicyConfigLoader.Parse("pack: {name: t, version: 1.0.0}").Config!;
 
-    public static ContentFilterPolicy Filter(ContentFilterRules input, bool caseSensitive = false, ContentFilterAction action = ContentFilterAction.Block, ContentFilterRules? output = null, int timeoutMs = 50) =>
+    /// <summary>A policy with the widest match timeout unless a test is about timeouts: tests share a busy machine.</summary>
+    public static ContentFilterPolicy Filter(ContentFilterRules input, bool caseSensitive = false, ContentFilterAction action = ContentFilterAction.Block, ContentFilterRules? output = null, int timeoutMs = 1000) =>
         new("content-filter", action, new ContentRuleSet("input", input, caseSensitive, timeoutMs), output is null ? null : new ContentRuleSet("output", output, caseSensitive, timeoutMs));
 
     public static PolicyVerdict Evaluate(ContentFilterPolicy policy, PolicyPhase phase, params string[] texts)
