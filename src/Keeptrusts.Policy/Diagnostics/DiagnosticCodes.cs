@@ -60,9 +60,18 @@ internal static class DiagnosticCodes
     // (end prompt-injection codes)
 
     // content-filter: KT33xx
+    public const string ContentFilterInvalidPattern = "KT3301";
+    public const string ContentFilterEmptyRule = "KT3302";
+    public const string ContentFilterAllowWithoutDeny = "KT3303";
+    public const string ContentFilterNothingConfigured = "KT3304";
+    public const string ContentFilterDuplicateKeyword = "KT3305";
     // (end content-filter codes)
 
     // model-allowlist: KT34xx
+    public const string ModelAllowlistUnknownTarget = "KT3401";
+    public const string ModelAllowlistEmptyEntry = "KT3402";
+    public const string ModelAllowlistAllowsEverything = "KT3403";
+    public const string ModelAllowlistInvalidGlob = "KT3404";
     // (end model-allowlist codes)
 
     // spend-limit: KT35xx
@@ -131,8 +140,17 @@ internal static class DiagnosticCodes
             // prompt-injection: KT32xx
             // (end prompt-injection catalog)
             // content-filter: KT33xx
+            [ContentFilterInvalidPattern] = ("content-filter pattern does not compile", DiagnosticSeverity.Error),
+            [ContentFilterEmptyRule] = ("content-filter keyword or pattern is empty", DiagnosticSeverity.Error),
+            [ContentFilterAllowWithoutDeny] = ("content-filter allow list without a deny list", DiagnosticSeverity.Warning),
+            [ContentFilterNothingConfigured] = ("content-filter has no rules", DiagnosticSeverity.Warning),
+            [ContentFilterDuplicateKeyword] = ("content-filter keyword listed twice", DiagnosticSeverity.Warning),
             // (end content-filter catalog)
             // model-allowlist: KT34xx
+            [ModelAllowlistUnknownTarget] = ("model-allowlist names an unknown target", DiagnosticSeverity.Error),
+            [ModelAllowlistEmptyEntry] = ("model-allowlist entry is empty", DiagnosticSeverity.Error),
+            [ModelAllowlistAllowsEverything] = ("model-allowlist allows everything", DiagnosticSeverity.Warning),
+            [ModelAllowlistInvalidGlob] = ("model-allowlist pattern has characters a model id cannot have", DiagnosticSeverity.Error),
             // (end model-allowlist catalog)
             // spend-limit: KT35xx
             // (end spend-limit catalog)
