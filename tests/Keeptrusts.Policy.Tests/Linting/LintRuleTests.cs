@@ -81,7 +81,8 @@ public class LintRuleTests
         var covered = Cases().Select(row => (string)row[2]).ToHashSet();
         // File-level codes are covered by the loader tests; schema findings by the schema tests.
         var fileLevel = new[] { "KT0001", "KT0002", "KT0003", "KT0004", "KT1101" };
-        var missing = DiagnosticCodes.Catalog.Keys.Except(covered).Except(fileLevel).ToList();
+        // Codes of a policy's own settings (KT3xxx) have their case tables next to that policy's tests.
+        var missing = DiagnosticCodes.Catalog.Keys.Except(covered).Except(fileLevel).Where(static c => !c.StartsWith("KT3", StringComparison.Ordinal)).ToList();
         Assert.Empty(missing);
     }
 
