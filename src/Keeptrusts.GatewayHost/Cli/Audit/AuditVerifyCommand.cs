@@ -86,7 +86,7 @@ internal sealed class AuditVerifyCommand : Command
             WriteText(results);
         }
 
-        return results.TrueForAll(static r => r.Verification.IsIntact) ? ExitCodes.Success : ExitCodes.Findings;
+        return results.TrueForAll(static r => r.Intact) ? ExitCodes.Success : ExitCodes.Findings;
     }
 
     /// <summary>A file whose first line names the previous file's last line must follow the file given before it.</summary>
