@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.CommandLine.Invocation;
 using System.CommandLine.Parsing;
 using System.Text.RegularExpressions;
+using Keeptrusts.GatewayHost.Cli.Audit;
 using Keeptrusts.GatewayHost.Cli.Policy;
 
 namespace Keeptrusts.GatewayHost.Cli;
@@ -25,6 +26,7 @@ internal sealed partial class KtCommand : RootCommand
         }
 
         Subcommands.Add(new PolicyCommand(console));
+        Subcommands.Add(new AuditCommand(console));
     }
 
     /// <summary>

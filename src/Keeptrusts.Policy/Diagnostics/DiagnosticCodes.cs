@@ -86,6 +86,11 @@ internal static class DiagnosticCodes
     // (end embedding-detector codes)
 
     // audit-logger: KT37xx
+    public const string AuditImmutableWithoutRetention = "KT3701";
+    public const string AuditDirectoryMissing = "KT3702";
+    public const string AuditPathIsDirectory = "KT3703";
+    public const string AuditRetentionTooLong = "KT3704";
+    public const string AuditPathInvalid = "KT3705";
     // (end audit-logger codes)
 
     /// <summary>Title and default severity of every code, for SARIF rule metadata and the docs.</summary>
@@ -162,6 +167,11 @@ internal static class DiagnosticCodes
             [EmbeddingExampleInBothLists] = ("Embedding example both denied and allowed", DiagnosticSeverity.Warning),
             // (end embedding-detector catalog)
             // audit-logger: KT37xx
+            [AuditImmutableWithoutRetention] = ("Immutable audit log without retention_days", DiagnosticSeverity.Warning),
+            [AuditDirectoryMissing] = ("Audit log directory does not exist", DiagnosticSeverity.Warning),
+            [AuditPathIsDirectory] = ("Audit log path is a directory", DiagnosticSeverity.Error),
+            [AuditRetentionTooLong] = ("retention_days above ten years", DiagnosticSeverity.Warning),
+            [AuditPathInvalid] = ("Audit log path is empty or invalid", DiagnosticSeverity.Error),
             // (end audit-logger catalog)
         };
 }
