@@ -75,6 +75,10 @@ internal static class DiagnosticCodes
     // (end model-allowlist codes)
 
     // spend-limit: KT35xx
+    public const string SpendNoLimit = "KT3501";
+    public const string SpendUnknownTimeZone = "KT3502";
+    public const string SpendUnpricedTarget = "KT3503";
+    public const string SpendOutputEstimateRange = "KT3504";
     // (end spend-limit codes)
 
     // embedding-detector: KT36xx
@@ -158,6 +162,10 @@ internal static class DiagnosticCodes
             [ModelAllowlistInvalidGlob] = ("model-allowlist pattern has characters a model id cannot have", DiagnosticSeverity.Error),
             // (end model-allowlist catalog)
             // spend-limit: KT35xx
+            [SpendNoLimit] = ("spend-limit sets no limit", DiagnosticSeverity.Warning),
+            [SpendUnknownTimeZone] = ("spend-limit time zone not known", DiagnosticSeverity.Error),
+            [SpendUnpricedTarget] = ("Target without pricing under a spend limit", DiagnosticSeverity.Warning),
+            [SpendOutputEstimateRange] = ("estimated_output_tokens out of range", DiagnosticSeverity.Error),
             // (end spend-limit catalog)
             // embedding-detector: KT36xx
             [EmbeddingEndpointMissing] = ("External embedding backend without endpoint", DiagnosticSeverity.Error),

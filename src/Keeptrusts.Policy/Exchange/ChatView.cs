@@ -6,9 +6,10 @@ namespace Keeptrusts.Policy.Exchange;
 /// </summary>
 internal sealed class ChatView
 {
-    public ChatView(ReadOnlyMemory<byte> body, string? model, IReadOnlyList<ChatText> texts, bool stream = false, string? user = null, Evaluation.TokenUsage? usage = null)
+    public ChatView(ReadOnlyMemory<byte> body, string? model, IReadOnlyList<ChatText> texts, bool stream = false, string? user = null, Evaluation.TokenUsage? usage = null, long? maxOutputTokens = null)
     {
         Usage = usage;
+        MaxOutputTokens = maxOutputTokens;
         Body = body;
         Model = model;
         Texts = texts;
@@ -30,6 +31,12 @@ internal sealed class ChatView
 
     /// <summary>Token usage reported in a response, if any.</summary>
     public Evaluation.TokenUsage? Usage { get; }
+
+    /// <summary>
+    /// The most output tokens the request allows (<c>max_completion_tokens</c>, else the older <c>max_tokens</c>), if
+    /// it sets a usable one.
+    /// </summary>
+    public long? MaxOutputTokens { get; }
 
     /// <summary>The request's <c>user</c> field, if any.</summary>
     public string? User { get; }

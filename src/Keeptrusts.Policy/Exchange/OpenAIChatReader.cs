@@ -18,7 +18,10 @@ internal static class OpenAIChatReader
     private static readonly JsonReaderOptions ReaderOptions = new() { MaxDepth = MaxDepth, CommentHandling = JsonCommentHandling.Disallow };
     private static readonly JavaScriptEncoder Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping;
 
-    /// <summary>Reads a request body: <c>model</c>, <c>messages[]</c> (content strings and text parts, tool calls), <c>stream</c>, <c>user</c>.</summary>
+    /// <summary>
+    /// Reads a request body: <c>model</c>, <c>messages[]</c> (content strings and text parts, tool calls), <c>stream</c>,
+    /// <c>user</c>, and the output cap (<c>max_completion_tokens</c>, else <c>max_tokens</c>).
+    /// </summary>
     /// <exception cref="JsonException">The body is not JSON, or not an object.</exception>
     public static ChatView ReadRequest(ReadOnlyMemory<byte> body)
     {
@@ -26,6 +29,7 @@ internal static class OpenAIChatReader
         var texts = new List<ChatText>();
         string? model = null;
         string? user = null;
+        long? maxCompletionTokens = null, maxTokens = null;
         var stream = false;
         Expect(ref reader, JsonTokenType.StartObject, "the request body must be a JSON object");
         while (Next(ref reader) == JsonTokenType.PropertyName)
@@ -37,6 +41,14 @@ internal static class OpenAIChatReader
             else if (reader.ValueTextEquals("user"u8))
             {
                 user = ReadOptionalString(ref reader);
+            }
+            else if (reader.ValueTextEquals("max_completion_tokens"u8))
+            {
+                maxCompletionTokens = ReadOptionalCount(ref reader);
+            }
+            else if (reader.ValueTextEquals("max_tokens"u8))
+            {
+                maxTokens = ReadOptionalCount(ref reader);
             }
             else if (reader.ValueTextEquals("stream"u8))
             {
@@ -65,7 +77,8 @@ internal static class OpenAIChatReader
         }
 
         EnsureEnd(ref reader);
-        return new ChatView(body, model, texts, stream, user);
+        // OpenAI deprecated max_tokens in favour of max_completion_tokens; when both are sent the newer one governs.
+        return new ChatView(body, model, texts, stream, user, maxOutputTokens: maxCompletionTokens ?? maxTokens);
     }
 
     /// <summary>Reads a non-streamed response body: <c>model</c> and each <c>choices[].message</c>.</summary>
@@ -358,6 +371,19 @@ internal static class OpenAIChatReader
     {
         Next(ref reader);
         return reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out var value) && value >= 0 ? value : 0;
+    }
+
+    /// <summary>A non-negative whole number, or null for anything else (null, a fraction, a string): an unusable cap is no cap.</summary>
+    private static long? ReadOptionalCount(ref Utf8JsonReader reader)
+    {
+        Next(ref reader);
+        if (reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out var value) && value >= 0)
+        {
+            return value;
+        }
+
+        reader.Skip();
+        return null;
     }
 
     private static void AddStringOrSkip(ref Utf8JsonReader reader, TextKind kind, int index, List<ChatText> texts)
