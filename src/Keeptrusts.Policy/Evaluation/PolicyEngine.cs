@@ -45,9 +45,10 @@ public sealed record PolicyEvaluation
 
 /// <summary>
 /// Enforces one <see cref="PolicyConfig"/>: builds the chain once and evaluates exchanges with it. Immutable and
-/// thread-safe; a configuration change is a new engine.
+/// thread-safe; a configuration change is a new engine. Dispose an engine once no exchange uses it any more: that
+/// flushes and closes what its policies hold (such as the audit log).
 /// </summary>
-public sealed class PolicyEngine
+public sealed class PolicyEngine : IAsyncDisposable
 {
     private static readonly Lazy<HttpClient> SharedHttpClient = new(static () => new HttpClient());
 
@@ -69,6 +70,8 @@ public sealed class PolicyEngine
 
     /// <summary>The fail mode in force.</summary>
     public FailMode FailMode { get; }
+
+    internal PolicyChain Chain => _chain;
 
     /// <summary>The number of decision records a sink failed to accept.</summary>
     public long SinkFailures => Interlocked.Read(ref _sinkFailures);
@@ -178,6 +181,46 @@ public sealed class PolicyEngine
     }
 
     internal DateTimeOffset UtcNow => _time.GetUtcNow();
+
+    /// <summary>Flushes and releases what the policies hold. Exchanges still running must have finished.</summary>
+    /// <returns>A task that completes when every policy is disposed.</returns>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        List<Exception>? failures = null;
+        foreach (var (policy, _) in _chain.Policies)
+        {
+            try
+            {
+                switch (policy)
+                {
+                    case IAsyncDisposable asyncDisposable:
+                        await asyncDisposable.DisposeAsync().ConfigureAwait(false);
+                        break;
+                    case IDisposable disposable:
+                        disposable.Dispose();
+                        break;
+                }
+            }
+#pragma warning disable CA1031 // Every policy gets disposed even when one fails; the failures are reported together.
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                (failures ??= []).Add(ex);
+            }
+        }
+
+        if (failures is not null)
+        {
+            throw new AggregateException("Some policies failed to release their resources.", failures);
+        }
+    }
+
+    private int _disposed;
 
     internal ValueTask PublishRecordAsync(DecisionRecord record, CancellationToken cancellationToken) => PublishAsync(record, cancellationToken);
 

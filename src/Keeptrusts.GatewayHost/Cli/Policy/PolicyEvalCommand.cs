@@ -111,7 +111,11 @@ internal sealed class PolicyEvalCommand : Command
 
         var phase = parseResult.GetRequiredValue(_phase) == "output" ? PolicyPhase.Output : PolicyPhase.Input;
         var options = new PolicyEngineOptions { FailMode = parseResult.GetRequiredValue(_failMode) == "allow" ? FailMode.Allow : FailMode.Block };
+        // Evaluating cases is not traffic: the audit logger never changes a decision, and its log must not fill with
+        // test cases, so it is left out of the chain here.
+        config = config with { Policies = config.Policies with { Chain = config.Policies.Chain.Where(static id => !string.Equals(id, "audit-logger", StringComparison.OrdinalIgnoreCase)).ToArray() } };
         var engine = PolicyEngine.Create(config, options);
+        await using var disposeEngine = engine.ConfigureAwait(false);
         var textField = parseResult.GetRequiredValue(_textField);
         var idField = parseResult.GetRequiredValue(_idField);
 

@@ -1,4 +1,3 @@
-using System.Reflection;
 using System.Text;
 using System.Text.Json;
 using FsCheck;
@@ -49,12 +48,9 @@ public sealed class AuditLoggerEngineTests : IDisposable
                 {{extra}}
             """).Config!;
 
-    /// <summary>The engine owns its policies and is not disposable yet; tests reach the audit logger to flush and dispose it.</summary>
-    private static AuditLoggerPolicy AuditPolicyOf(PolicyEngine engine)
-    {
-        var chain = (PolicyChain)typeof(PolicyEngine).GetField("_chain", BindingFlags.NonPublic | BindingFlags.Instance)!.GetValue(engine)!;
-        return Assert.IsType<AuditLoggerPolicy>(Assert.Single(chain.Policies).Policy);
-    }
+    /// <summary>The audit logger of an engine, to flush it between steps of a test.</summary>
+    private static AuditLoggerPolicy AuditPolicyOf(PolicyEngine engine) =>
+        Assert.IsType<AuditLoggerPolicy>(Assert.Single(engine.Chain.Policies).Policy);
 
     private string AllText() => string.Concat(Directory.GetFiles(_dir.Path).Select(File.ReadAllText));
 
@@ -75,7 +71,7 @@ public sealed class AuditLoggerEngineTests : IDisposable
             Assert.Equal(request, input.Body.ToArray());
         }
 
-        await audit.DisposeAsync();
+        await engine.DisposeAsync();
 
         var file = Assert.Single(Directory.GetFiles(_dir.Path));
         Assert.True(Verify(file).IsIntact);
@@ -107,7 +103,7 @@ public sealed class AuditLoggerEngineTests : IDisposable
             await exchange.EvaluateRequestAsync("""{"model":"gpt-4o","messages":[{"role":"user","content":"fine"}]}"""u8.ToArray());
         }
 
-        await audit.DisposeAsync();
+        await engine.DisposeAsync();
 
         var line = Assert.Single(Directory.GetFiles(_dir.Path).SelectMany(Parse));
         Assert.Equal("block", line.GetProperty("decision").GetString());
