@@ -39,9 +39,8 @@ internal static class InjectionAnchors
         Add(InjectionRule.NeverRefuse, true, "refus", "declin");
         Add(InjectionRule.EthicsDisregard, true, "matter", "regardless", "care", "regard", "concern", "worry", "allowed", "permitted", "legal",
             "acceptable", "encouraged");
-        Add(InjectionRule.Persona, true, "pretend", "act ", "roleplay", "role-play", "role ", "persona", "personalit", "immerse", "simulat",
-            "from now on", "you are now", "you're now", "you are going to", "you will now", "you are about to", "you will be");
-        Add(InjectionRule.CharacterLock, true, "character", "char ");
+        Add(InjectionRule.Persona, true, "pretend", "act", "roleplay", "role", "persona", "personalit", "immerse", "simulat", "now", "going", "about");
+        Add(InjectionRule.CharacterLock, true, "character", "char");
         Add(InjectionRule.DoAnything, true, "anything");
         Add(InjectionRule.Dan, true, "dan");
         Add(InjectionRule.Jailbreak, true, "jailbr");
@@ -63,7 +62,7 @@ internal static class InjectionAnchors
         // Rot13 and reversed spellings of the strongest trigger words: a hit means the surrounding line is
         // worth decoding, and nothing else in clean text ever pays for it.
         Add(InjectionRule.Rot13, true, "vtaber", "qvfertneq", "vafgehpgvba", "cerivbhf", "flfgrz cebzcg", "wnvyoernx", "sbetrg", "erirny");
-        Add(InjectionRule.Reversed, false, "erongi", "dragersid", "noitcurtsni", "suoiverp", "tpmorp metsys", "kaerbliaj", "tegrof", "laever");
+        Add(InjectionRule.Reversed, true, "erongi", "dragersid", "snoitcurtsni", "noitcurtsni", "suoiverp", "tpmorp metsys", "kaerbliaj", "tegrof", "laever");
         return [.. list];
     }
 }

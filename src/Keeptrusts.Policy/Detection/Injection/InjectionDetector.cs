@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Collections.Frozen;
 
 namespace Keeptrusts.Policy.Detection.Injection;
 
@@ -24,9 +23,7 @@ internal sealed class InjectionDetector
 {
     private const int StackBufferChars = 1024;
 
-    private readonly SearchValues<string> _anchors;
-    private readonly InjectionAnchor[]?[] _asciiBuckets;
-    private readonly FrozenDictionary<char, InjectionAnchor[]> _otherBuckets;
+    private readonly InjectionAnchorIndex _anchors;
     private readonly InjectionCategory _enabled;
     private readonly InjectionCategory _denyCategory;
 
@@ -54,26 +51,11 @@ internal sealed class InjectionDetector
             var normalized = NormalizePhrase(phrase);
             if (normalized.Length > 0)
             {
-                anchors.Add(new InjectionAnchor(normalized, InjectionRule.Deny, WordStart: char.IsAsciiLetterOrDigit(normalized[0])));
+                anchors.Add(new InjectionAnchor(normalized, InjectionRule.Deny, WordStart: char.IsAsciiLetter(normalized[0])));
             }
         }
 
-        _anchors = SearchValues.Create([.. anchors.Select(static a => a.Text).Distinct(StringComparer.Ordinal)], StringComparison.Ordinal);
-        _asciiBuckets = new InjectionAnchor[]?[128];
-        var other = new Dictionary<char, List<InjectionAnchor>>();
-        foreach (var group in anchors.GroupBy(static a => a.Text[0]))
-        {
-            if (group.Key < 128)
-            {
-                _asciiBuckets[group.Key] = [.. group];
-            }
-            else
-            {
-                other[group.Key] = [.. group];
-            }
-        }
-
-        _otherBuckets = other.ToFrozenDictionary(static kv => kv.Key, static kv => kv.Value.ToArray());
+        _anchors = new InjectionAnchorIndex(anchors);
     }
 
     /// <summary>Gets the options this detector was built with.</summary>
@@ -102,7 +84,7 @@ internal sealed class InjectionDetector
 
         char[]? rented = null;
         var buffer = text.Length <= StackBufferChars
-            ? stackalloc char[StackBufferChars]
+            ? stackalloc char[text.Length]
             : (rented = ArrayPool<char>.Shared.Rent(text.Length));
         try
         {
@@ -115,7 +97,7 @@ internal sealed class InjectionDetector
             };
             var context = new InjectionScanContext(normalized, text, identityMap, this, allowDecoding);
 
-            ScanAnchors(context, ref evidence);
+            _anchors.Scan(context, ref evidence);
             if (allowDecoding && evidence.IsEnabled(InjectionCategory.EncodedPayload))
             {
                 InjectionPayloads.ScanEncodedRuns(context, ref evidence);
@@ -130,56 +112,6 @@ internal sealed class InjectionDetector
                 ArrayPool<char>.Shared.Return(rented);
             }
         }
-    }
-
-    private void ScanAnchors(scoped in InjectionScanContext context, ref InjectionEvidence evidence)
-    {
-        var s = context.Normalized;
-        var from = 0;
-        while (from < s.Length)
-        {
-            var k = s[from..].IndexOfAny(_anchors);
-            if (k < 0)
-            {
-                return;
-            }
-
-            var pos = from + k;
-            var first = s[pos];
-            var bucket = first < 128 ? _asciiBuckets[first] : _otherBuckets.GetValueOrDefault(first);
-            if (bucket is not null)
-            {
-                var rest = s[pos..];
-                var wordStart = InjectionWords.StartsWord(s, pos);
-                foreach (var anchor in bucket)
-                {
-                    if ((wordStart || !anchor.WordStart) && rest.StartsWith(anchor.Text, StringComparison.Ordinal))
-                    {
-                        if (anchor.Rule == InjectionRule.Deny)
-                        {
-                            MatchDeny(s, pos, anchor.Text.Length, ref evidence);
-                        }
-                        else
-                        {
-                            InjectionRules.Evaluate(anchor.Rule, context, pos, anchor.Text.Length, ref evidence);
-                        }
-                    }
-                }
-            }
-
-            from = pos + 1;
-        }
-    }
-
-    private static void MatchDeny(ReadOnlySpan<char> s, int pos, int length, ref InjectionEvidence evidence)
-    {
-        var end = pos + length;
-        if (end < s.Length && InjectionWords.IsWordChar(s[end]) && InjectionWords.IsWordChar(s[end - 1]))
-        {
-            return;
-        }
-
-        evidence.Add(InjectionSignalKind.DenyPhrase, 1f, pos, end);
     }
 
     private static InjectionAssessment Conclude(ReadOnlySpan<char> text, bool identityMap, ref InjectionEvidence evidence)

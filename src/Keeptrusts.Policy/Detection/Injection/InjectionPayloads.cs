@@ -1,4 +1,6 @@
 using System.Buffers;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace Keeptrusts.Policy.Detection.Injection;
 
@@ -12,7 +14,7 @@ internal static class InjectionPayloads
     public const int DecodeBudget = 4;
 
     // English words are short; a whitespace-free stretch this long is a URL, a path, a hash or an encoding.
-    private const int MinRun = 24;
+    private const int MinRun = 28;
     private const int MaxRunChars = 1024;
     private const int MaxWindow = 256;
     private const float ReportFloor = 0.25f;
@@ -25,22 +27,58 @@ internal static class InjectionPayloads
     {
         var s = c.Source;
         var i = 0;
-        while (i + MinRun <= s.Length && ev.DecodeBudget > 0)
+        while (i < s.Length && ev.DecodeBudget > 0)
         {
-            // Skip-search: if the window [i, i+MinRun) holds whitespace, no long run can start before it.
-            var ws = s.Slice(i, MinRun).LastIndexOfAnyInRange('\0', ' ');
-            if (ws >= 0)
+            var block = NextBlockWithoutWhitespace(s, i);
+            if (block < 0)
             {
-                i += ws + 1;
-                continue;
+                return;
             }
 
-            var runEnd = i + MinRun;
-            var rest = s[runEnd..].IndexOfAnyInRange('\0', ' ');
-            runEnd = rest < 0 ? s.Length : runEnd + rest;
-            TryDecodeRun(c, i, runEnd, ref ev);
+            var before = s[..block].LastIndexOfAnyInRange('\0', ' ');
+            var runStart = Math.Max(before + 1, i);
+            var after = s[block..].IndexOfAnyInRange('\0', ' ');
+            var runEnd = after < 0 ? s.Length : block + after;
+            if (runEnd - runStart >= MinRun)
+            {
+                TryDecodeRun(c, runStart, runEnd, ref ev);
+            }
+
             i = runEnd;
         }
+    }
+
+    // Prose has whitespace every few characters, so a whitespace-free aligned block of 16 is rare and cheap to find;
+    // every run of 31 or more characters contains one.
+    private static int NextBlockWithoutWhitespace(ReadOnlySpan<char> s, int from)
+    {
+        const int Block = 16;
+        var i = from;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            ref var r = ref MemoryMarshal.GetReference(MemoryMarshal.Cast<char, ushort>(s));
+            var space = Vector256.Create((ushort)' ');
+            for (; i + Block <= s.Length; i += Block)
+            {
+                var v = Vector256.LoadUnsafe(ref r, (nuint)i);
+                if (!Vector256.LessThanOrEqualAny(v, space))
+                {
+                    return i;
+                }
+            }
+
+            return -1;
+        }
+
+        for (; i + Block <= s.Length; i += Block)
+        {
+            if (s.Slice(i, Block).IndexOfAnyInRange('\0', ' ') < 0)
+            {
+                return i;
+            }
+        }
+
+        return -1;
     }
 
     private static void TryDecodeRun(scoped in InjectionScanContext c, int start, int end, ref InjectionEvidence ev)

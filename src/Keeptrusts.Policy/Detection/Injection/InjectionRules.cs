@@ -232,7 +232,7 @@ internal static class InjectionRules
             }
         }
 
-        bool qualifier = false, modelOwned = false, userOwned = false, quantified = false, lastWasQualifier = false;
+        bool qualifier = false, modelOwned = false, userOwned = false, quantified = false, lastWasQualifier = false, adjectiveSkipped = false;
         var noun = Noun.None;
         var objectEnd = verbEnd;
         var pos = verbEnd;
@@ -261,6 +261,14 @@ internal static class InjectionRules
             {
                 noun = Noun.Context;
                 objectEnd = we;
+
+                // "all other evidence and instructions": a coordinated directive noun names the real target.
+                if (NextWord(s, we, out var conjEnd) is "and" or "or" && NextWord(s, conjEnd, out var coordEnd) is var coord && IsDirectiveNoun(coord))
+                {
+                    noun = Noun.Directive;
+                    objectEnd = coordEnd;
+                }
+
                 break;
             }
 
@@ -295,6 +303,13 @@ internal static class InjectionRules
             }
             else if (!IsFiller(w))
             {
+                // One free adjective may sit before a directive noun ("ignore the damn rules"); it weakens the match.
+                if (!adjectiveSkipped && NextWord(s, we, out _) is var following && IsDirectiveNoun(Stem(following)))
+                {
+                    adjectiveSkipped = true;
+                    continue;
+                }
+
                 // "ignore the previous error": the qualifier belonged to some other noun.
                 if (qualifier && !wasQualifier)
                 {
@@ -321,7 +336,8 @@ internal static class InjectionRules
             Noun.Directive when userOwned && !modelOwned => 0.45f,
             Noun.Directive when qualifier || modelOwned => 0.92f,
             Noun.Directive when quantified => 0.75f,
-            Noun.Directive => 0.5f,
+            Noun.Directive when adjectiveSkipped => 0.4f,
+            Noun.Directive => 0.45f,
             Noun.Context when userOwned => 0f,
             Noun.Context when qualifier && (quantified || modelOwned) => 0.85f,
             Noun.Context when qualifier => 0.6f,
@@ -384,7 +400,7 @@ internal static class InjectionRules
         return false;
     }
 
-    private static bool DictatedOutputAhead(ReadOnlySpan<char> s, int from, out int start, out int end)
+    private static bool DictatedOutputAhead(ReadOnlySpan<char> s, int from, out int start, out int end, int maxBreaks = 1)
     {
         var pos = from;
         var breaks = 0;
@@ -395,7 +411,7 @@ internal static class InjectionRules
                 break;
             }
 
-            if (brk && ++breaks > 1)
+            if (brk && ++breaks > maxBreaks)
             {
                 break;
             }
@@ -437,6 +453,7 @@ internal static class InjectionRules
         }
 
         NewInstructions(s, pos, end, w, ref ev);
+        InvalidatedInstructions(s, pos, end, ref ev);
 
         bool verb = false, modelOwned = false, hidden = false, system = false;
         var verbStart = pos;
@@ -550,6 +567,28 @@ internal static class InjectionRules
         return false;
     }
 
+    private static void InvalidatedInstructions(ReadOnlySpan<char> s, int nounStart, int nounEnd, ref InjectionEvidence ev)
+    {
+        // "all previous instructions are false", "your rules are no longer valid"
+        if (!AnyBehind(s, nounStart, 3, static x => x.Contains("previous", StringComparison.Ordinal) || x is "prior" or "above" or "earlier" or "your" or "old" or "initial" or "original"))
+        {
+            return;
+        }
+
+        var verb = NextWord(s, nounEnd, out var verbEnd);
+        if (verb is not ("are" or "were" or "is" or "have" or "has" or "now"))
+        {
+            return;
+        }
+
+        if (AnyAhead(s, verbEnd, 3, static x => x is "false" or "void" or "invalid" or "obsolete" or "cancelled" or "canceled" or "null" or "outdated"
+            or "revoked" or "overridden" or "superseded" or "deprecated" or "irrelevant" or "wrong" or "fake" or "lifted" or "suspended" or "disabled" or "longer", out var end))
+        {
+            var start = nounStart;
+            ev.Add(InjectionSignalKind.OverrideInstructions, 0.8f, start, end);
+        }
+    }
+
     private static void NewInstructions(ReadOnlySpan<char> s, int nounStart, int nounEnd, ReadOnlySpan<char> noun, ref InjectionEvidence ev)
     {
         if (noun is "prompt" or "prompts" or "prompting" or "parameters" or "configuration" or "config" or "programming")
@@ -650,7 +689,7 @@ internal static class InjectionRules
         }
 
         // The object must be a rule-like noun: "not bound by any rules", "not restricted by the rules above".
-        if (AnyAhead(s, end, 6, IsRestrictionNoun, out var nounEnd) || AnyAhead(s, end, 6, static x => x is "openai" or "programming" or "ethics" or "anything" or "anyone", out nounEnd))
+        if (AnyAhead(s, end, 9, IsRestrictionNoun, out var nounEnd) || AnyAhead(s, end, 6, static x => x is "openai" or "programming" or "ethics" or "anything" or "anyone", out nounEnd))
         {
             ev.Add(InjectionSignalKind.NotBound, 0.5f, pos, nounEnd);
         }
@@ -769,14 +808,32 @@ internal static class InjectionRules
             "persona" or "personas" or "personality" or "alter" => 0.15f,
             "immerse" => 0.3f,
             "simulate" or "simulating" or "simulation" or "simulator" => 0.15f,
-            "from" => 0.2f, // "from now on"
-            "you" or "you're" => 0.25f, // "you are now", "you are going to"
+            "now" => NowPersona(s, pos, end),
+            "going" or "about" => AddressedAsYouAre(s, pos) && NextWord(s, end, out _) is "to" ? 0.25f : 0f,
             _ => 0f,
         };
         if (weight > 0f)
         {
             ev.Add(InjectionSignalKind.PersonaSetup, weight, pos, Math.Max(end, pos + length));
         }
+    }
+
+    // "you are now ...", "you will now ...", "from now on ..."
+    private static float NowPersona(ReadOnlySpan<char> s, int pos, int end)
+    {
+        var prev = PrevWord(s, pos, out _);
+        if (prev is "from" && NextWord(s, end, out _) is "on")
+        {
+            return 0.2f;
+        }
+
+        return AddressedAsYouAre(s, pos) || (prev is "will" && AnyBehind(s, pos, 2, static x => x is "you")) ? 0.25f : 0f;
+    }
+
+    private static bool AddressedAsYouAre(ReadOnlySpan<char> s, int pos)
+    {
+        var prev = PrevWord(s, pos, out var prevStart);
+        return prev is "you're" or "youre" || (prev is "are" && PrevWord(s, prevStart, out _) is "you");
     }
 
     private static void CharacterLock(scoped in InjectionScanContext c, int pos, ref InjectionEvidence ev)
@@ -918,9 +975,11 @@ internal static class InjectionRules
         {
             weight = switchedOff ? 0.6f : 0f;
         }
-        else if (switchedOn && c.IsUpperCaseInSource(prevStart, pos - 1 > prevStart ? WordEnd(s, prevStart) : pos))
+        else if (c.IsUpperCaseInSource(prevStart, WordEnd(s, prevStart)) && prev is not ("ai" or "gpt" or "api" or "llm" or "ui" or "os"))
         {
-            weight = 0.6f;
+            // A capitalised persona name: "DAN Mode enabled", "Stay in APOPHIS Mode".
+            var entered = PrevWord(s, prevStart, out var enterStart) is "in" && PrevWord(s, enterStart, out _) is "stay" or "while" or "remain";
+            weight = switchedOn ? 0.6f : entered ? 0.5f : 0f;
         }
 
         if (weight > 0f)
@@ -1103,24 +1162,25 @@ internal static class InjectionRules
     private static void Interrupt(scoped in InjectionScanContext c, int pos, int length, ref InjectionEvidence ev)
     {
         var s = c.Normalized;
-        var end = WordEnd(s, pos + length - 1);
+        var end = WordEnd(s, pos);
         var w = s[pos..end];
-        if (w is "stop")
+        if (w is "stop" or "never")
         {
-            if (NextWord(s, end, out var nextEnd) is not ("everything" or "all"))
+            var next = NextWord(s, end, out var nextEnd);
+            if (!(w is "stop" && next is "everything" or "all") && !(w is "never" && next is "mind"))
             {
                 return;
             }
 
             end = nextEnd;
         }
-        else if (w is not ("nevermind" or "never"))
+        else if (w is not "nevermind")
         {
             return;
         }
 
         ev.Add(InjectionSignalKind.Interrupt, 0.35f, pos, end);
-        if (DictatedOutputAhead(s, end, out var hs, out var he))
+        if (DictatedOutputAhead(s, end, out var hs, out var he, maxBreaks: 2))
         {
             ev.Add(InjectionSignalKind.OutputHijack, 0.35f, hs, he);
         }
