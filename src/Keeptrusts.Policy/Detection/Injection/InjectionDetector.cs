@@ -22,6 +22,7 @@ namespace Keeptrusts.Policy.Detection.Injection;
 internal sealed class InjectionDetector
 {
     private const int StackBufferChars = 1024;
+    private const int CaseLookupBudget = 8;
 
     private readonly InjectionAnchorIndex _anchors;
     private readonly InjectionCategory _enabled;
@@ -94,6 +95,7 @@ internal sealed class InjectionDetector
             var evidence = new InjectionEvidence(weights, _enabled, _denyCategory)
             {
                 DecodeBudget = allowDecoding ? InjectionPayloads.DecodeBudget : 0,
+                CaseLookupBudget = CaseLookupBudget,
             };
             var context = new InjectionScanContext(normalized, text, identityMap, this, allowDecoding);
 

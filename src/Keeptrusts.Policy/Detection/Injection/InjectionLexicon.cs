@@ -111,7 +111,7 @@ internal static class InjectionLexicon
             or "that" or "those" or "these" or "exactly" or "back" or "out" or "its" or "parameters" or "instructions" or "rules"
             or "guidelines" or "prompt" or "to" or "please" or "pls" or "now" or "just" or "again" or "whole" or "set" or "are"
             or "were" or "is" or "was" or "with" or "each" or "word" or "for" or "system" or "here" or "in" or "text" or "full"
-            or "complete" or "entire" => true,
+            or "complete" or "entire" or "everything" or "contents" or "content" or "wording" => true,
         _ => false,
     };
 

@@ -35,8 +35,8 @@ internal static class InjectionPayloads
                 return;
             }
 
-            var before = s[..block].LastIndexOfAnyInRange('\0', ' ');
-            var runStart = Math.Max(before + 1, i);
+            var before = s[i..block].LastIndexOfAnyInRange('\0', ' ');
+            var runStart = i + before + 1;
             var after = s[block..].IndexOfAnyInRange('\0', ' ');
             var runEnd = after < 0 ? s.Length : block + after;
             if (runEnd - runStart >= MinRun)
@@ -152,11 +152,11 @@ internal static class InjectionPayloads
         }
 
         var s = c.Normalized;
-        var lineStart = s[..pos].LastIndexOfAny('\n', '\r') + 1;
-        lineStart = Math.Max(lineStart, pos - MaxWindow);
-        var lineEnd = s[pos..].IndexOfAny('\n', '\r');
-        lineEnd = lineEnd < 0 ? s.Length : pos + lineEnd;
-        lineEnd = Math.Min(lineEnd, pos + MaxWindow);
+        var windowStart = Math.Max(0, pos - MaxWindow);
+        var lineStart = windowStart + s[windowStart..pos].LastIndexOfAny('\n', '\r') + 1;
+        var windowEnd = Math.Min(s.Length, pos + MaxWindow);
+        var lineEnd = s[pos..windowEnd].IndexOfAny('\n', '\r');
+        lineEnd = lineEnd < 0 ? windowEnd : pos + lineEnd;
 
         var window = s[lineStart..lineEnd];
         Span<char> decoded = stackalloc char[window.Length];

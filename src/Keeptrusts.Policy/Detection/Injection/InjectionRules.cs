@@ -113,8 +113,17 @@ internal readonly ref struct InjectionScanContext
     public bool AllowDecoding { get; }
 
     /// <summary>Returns whether the source word at a normalised span is written in capitals (at least two letters).</summary>
-    public bool IsUpperCaseInSource(int start, int end)
+    /// <remarks>
+    /// Mapping offsets of non-ASCII text walks the source, so those lookups draw on a small per-text budget; once it is
+    /// spent the answer is "no", which only forgoes a weak persona cue and keeps hostile inputs linear.
+    /// </remarks>
+    public bool IsUpperCaseInSource(int start, int end, ref InjectionEvidence ev)
     {
+        if (!IdentityMap && ev.CaseLookupBudget-- <= 0)
+        {
+            return false;
+        }
+
         var s = IdentityMap ? start : InjectionTextNormalizer.MapToSource(Source, start);
         var e = IdentityMap ? end : InjectionTextNormalizer.MapToSource(Source, end - 1) + 1;
         if (e - s < 2 || e > Source.Length)
@@ -455,7 +464,7 @@ internal static class InjectionRules
         NewInstructions(s, pos, end, w, ref ev);
         InvalidatedInstructions(s, pos, end, ref ev);
 
-        bool verb = false, modelOwned = false, hidden = false, system = false;
+        bool verb = false, modelOwned = false, hidden = false, system = false, secret = false;
         var verbStart = pos;
         var cursor = pos;
         for (var n = 0; n < 9; n++)
@@ -482,6 +491,7 @@ internal static class InjectionRules
             if (IsHiddenSetupQualifier(word))
             {
                 hidden = true;
+                secret |= word is "hidden" or "secret" or "internal" or "confidential" or "private";
                 continue;
             }
 
@@ -529,7 +539,8 @@ internal static class InjectionRules
             return;
         }
 
-        ev.Add(InjectionSignalKind.RevealPrompt, weight * strength, verbStart, objectEnd);
+        // Rules and guidelines are often public ("what are your community guidelines?"); secret ones are not.
+        ev.Add(InjectionSignalKind.RevealPrompt, weight * (secret ? 1f : strength), verbStart, objectEnd);
     }
 
     private static bool TrailingGivenReference(ReadOnlySpan<char> s, int from, out int end)
@@ -634,13 +645,9 @@ internal static class InjectionRules
                 or "bypass" or "bypasses" or "break" or "breaks" or "defy" or "defies" or "disregards" or "escape" or "escaped"
                 or "removed" or "lifted" or "disabled")
             {
-                var weight = w is "free" or "ignores" or "bypasses" or "defies" or "disregards" or "escaped" or "removed" or "lifted" or "disabled" ? 0.5f : 0.45f;
-                if (w is "no" && PrevWord(s, ws, out _) is "with" or "has" or "have" or "had" or "having")
-                {
-                    weight = 0.5f;
-                }
-
-                ev.Add(InjectionSignalKind.RuleRemoval, weight, ws, end);
+                // Alone this is fiction or ethics talk ("a world with no rules"); it needs a persona or an override beside
+                // it, unless it is said of the model itself ("you have no restrictions").
+                ev.Add(InjectionSignalKind.RuleRemoval, AddressedToModel(s, ws) ? 0.55f : 0.45f, ws, end);
                 return;
             }
 
@@ -648,7 +655,7 @@ internal static class InjectionRules
             {
                 if (AnyBehind(s, ws, 3, IsNegation))
                 {
-                    ev.Add(InjectionSignalKind.RuleRemoval, 0.5f, ws, end);
+                    ev.Add(InjectionSignalKind.RuleRemoval, AddressedToModel(s, ws) ? 0.55f : 0.45f, ws, end);
                 }
 
                 return;
@@ -660,6 +667,11 @@ internal static class InjectionRules
             }
         }
     }
+
+    // "you are not bound", "the model has no filters": the subject a few words back is the assistant.
+    private static bool AddressedToModel(ReadOnlySpan<char> s, int pos) =>
+        AnyBehind(s, pos, 6, static x => x is "you" or "you're" or "youre" or "yourself" or "ai" or "model" or "bot" or "chatbot"
+            or "assistant" or "gpt" or "chatgpt" or "llm" or "persona");
 
     private static void NotBound(scoped in InjectionScanContext c, int pos, ref InjectionEvidence ev)
     {
@@ -691,7 +703,7 @@ internal static class InjectionRules
         // The object must be a rule-like noun: "not bound by any rules", "not restricted by the rules above".
         if (AnyAhead(s, end, 9, IsRestrictionNoun, out var nounEnd) || AnyAhead(s, end, 6, static x => x is "openai" or "programming" or "ethics" or "anything" or "anyone", out nounEnd))
         {
-            ev.Add(InjectionSignalKind.NotBound, 0.5f, pos, nounEnd);
+            ev.Add(InjectionSignalKind.NotBound, AddressedToModel(s, pos) ? 0.55f : 0.45f, pos, nounEnd);
         }
     }
 
@@ -894,7 +906,7 @@ internal static class InjectionRules
         var wordEnd = WordEnd(s, pos);
         var next = end < s.Length ? s[end] : '\0';
         var prevChar = pos > 0 ? s[pos - 1] : '\0';
-        var upper = c.IsUpperCaseInSource(pos, end);
+        var upper = c.IsUpperCaseInSource(pos, end, ref ev);
         float weight = 0f;
         var nextWord = NextWord(s, wordEnd, out var nextEnd);
         if (nextWord is "mode")
@@ -967,7 +979,12 @@ internal static class InjectionRules
         var switchedOn = next is "enabled" or "activated" or "on" or "engaged" or "unlocked" or "output" or "response" or "responses";
         var switchedOff = next is "off" or "disabled" or "deactivated";
         float weight = 0f;
-        if (prev is "developer" or "dev" or "god" or "jailbreak" or "jailbroken" or "unrestricted" or "unfiltered" or "uncensored" or "evil" or "chaos" or "opposite" or "dude" or "anarchy")
+        if (prev is "developer" or "dev" or "debug")
+        {
+            // Phones and browsers have a real developer mode; only the jailbreak's "enabled"/"output" wording counts.
+            weight = switchedOn && next is not ("on" or "response") ? 0.6f : 0.3f;
+        }
+        else if (prev is "god" or "jailbreak" or "jailbroken" or "unrestricted" or "unfiltered" or "uncensored" or "evil" or "chaos" or "opposite" or "dude" or "anarchy")
         {
             weight = switchedOn ? 0.85f : 0.55f;
         }
@@ -975,7 +992,7 @@ internal static class InjectionRules
         {
             weight = switchedOff ? 0.6f : 0f;
         }
-        else if (c.IsUpperCaseInSource(prevStart, WordEnd(s, prevStart)) && prev is not ("ai" or "gpt" or "api" or "llm" or "ui" or "os"))
+        else if (prev is not ("ai" or "gpt" or "api" or "llm" or "ui" or "os") && c.IsUpperCaseInSource(prevStart, WordEnd(s, prevStart), ref ev))
         {
             // A capitalised persona name: "DAN Mode enabled", "Stay in APOPHIS Mode".
             var entered = PrevWord(s, prevStart, out var enterStart) is "in" && PrevWord(s, enterStart, out _) is "stay" or "while" or "remain";
@@ -1096,7 +1113,8 @@ internal static class InjectionRules
             var opened = prevChar is '[' or '(' or '<' or '{';
             if (next == ':' && (AtLineStart(s, pos) || opened))
             {
-                ev.Add(InjectionSignalKind.FakeRoleMarker, 0.5f, pos, end + 1);
+                // "System: Ubuntu 22.04" is a bug report; a forged role line needs another cue to cross the threshold.
+                ev.Add(InjectionSignalKind.FakeRoleMarker, 0.4f, pos, end + 1);
                 return;
             }
 
@@ -1104,11 +1122,11 @@ internal static class InjectionRules
             if (second is "note" or "message" or "override" or "alert" or "update" or "instruction" or "instructions" or "notice" or "prompt" or "announcement" or "command"
                 && (opened || AtLineStart(s, pos)) && NextNonSpace(s, secondEnd) is ':' or ']' or ')' or '>')
             {
-                ev.Add(InjectionSignalKind.FakeRoleMarker, 0.55f, pos, secondEnd);
+                ev.Add(InjectionSignalKind.FakeRoleMarker, 0.5f, pos, secondEnd);
             }
             else if (opened && NextNonSpace(s, end) is ']' or '>' or ')')
             {
-                ev.Add(InjectionSignalKind.FakeRoleMarker, 0.5f, pos, end);
+                ev.Add(InjectionSignalKind.FakeRoleMarker, 0.4f, pos, end);
             }
 
             return;

@@ -137,6 +137,9 @@ internal ref struct InjectionEvidence
     /// <summary>Gets or sets how many decode attempts remain; bounds the work spent on encoded payloads.</summary>
     public int DecodeBudget { get; set; }
 
+    /// <summary>Gets or sets how many source case lookups remain for non-ASCII text (each walks the source).</summary>
+    public int CaseLookupBudget { get; set; }
+
     /// <summary>Returns whether a category is enabled.</summary>
     public readonly bool IsEnabled(InjectionCategory category) => (_enabled & category) != 0;
 

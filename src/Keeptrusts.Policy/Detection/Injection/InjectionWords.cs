@@ -6,12 +6,18 @@ namespace Keeptrusts.Policy.Detection.Injection;
 /// </summary>
 internal static class InjectionWords
 {
+    // Rules look at neighbouring words only. Capping how far navigation walks over punctuation runs and giant
+    // "words" keeps every rule O(1), so hostile inputs ("## ## ## ...", 100k-letter tokens) stay linear overall.
+    private const int MaxGap = 48;
+    private const int MaxWord = 64;
+
     /// <summary>Returns whether <paramref name="c"/> can be part of a word in normalised text.</summary>
     public static bool IsWordChar(char c) =>
         char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || (c >= 0x80 && char.IsLetter(c));
 
     /// <summary>Returns whether <paramref name="c"/> ends a clause for the purpose of phrase matching.</summary>
-    public static bool IsBreak(char c) => c is '.' or '!' or '?' or ';' or '\n' or '\r';
+    /// <remarks>A single line break is not a break: attackers wrap lines to split a phrase. A blank line is.</remarks>
+    public static bool IsBreak(char c) => c is '.' or '!' or '?' or ';';
 
     /// <summary>Returns whether a word starts exactly at <paramref name="index"/>.</summary>
     public static bool StartsWord(ReadOnlySpan<char> s, int index) => index == 0 || !IsWordChar(s[index - 1]);
@@ -20,7 +26,8 @@ internal static class InjectionWords
     public static int WordEnd(ReadOnlySpan<char> s, int start)
     {
         var i = start;
-        while (i < s.Length && (IsWordChar(s[i]) || (s[i] == '\'' && i > start && i + 1 < s.Length && IsWordChar(s[i + 1]))))
+        var limit = Math.Min(s.Length, start + MaxWord);
+        while (i < limit && (IsWordChar(s[i]) || (s[i] == '\'' && i > start && i + 1 < s.Length && IsWordChar(s[i + 1]))))
         {
             i++;
         }
@@ -33,14 +40,16 @@ internal static class InjectionWords
     {
         crossedBreak = false;
         var i = from;
-        while (i < s.Length && !IsWordChar(s[i]))
+        var newlines = 0;
+        var limit = Math.Min(s.Length, from + MaxGap);
+        while (i < limit && !IsWordChar(s[i]))
         {
-            crossedBreak |= IsBreak(s[i]);
+            crossedBreak |= IsBreak(s[i]) || (s[i] == '\n' && ++newlines > 1);
             i++;
         }
 
         start = i;
-        if (i >= s.Length)
+        if (i >= limit)
         {
             end = i;
             return false;
@@ -55,20 +64,23 @@ internal static class InjectionWords
     {
         crossedBreak = false;
         var i = Math.Min(before, s.Length) - 1;
-        while (i >= 0 && !IsWordChar(s[i]))
+        var newlines = 0;
+        var limit = Math.Max(-1, i - MaxGap);
+        while (i > limit && !IsWordChar(s[i]))
         {
-            crossedBreak |= IsBreak(s[i]);
+            crossedBreak |= IsBreak(s[i]) || (s[i] == '\n' && ++newlines > 1);
             i--;
         }
 
         end = i + 1;
-        if (i < 0)
+        if (i <= limit)
         {
-            start = 0;
+            start = end;
             return false;
         }
 
-        while (i > 0 && (IsWordChar(s[i - 1]) || (s[i - 1] == '\'' && i - 2 >= 0 && IsWordChar(s[i - 2]))))
+        var wordLimit = Math.Max(0, i - MaxWord);
+        while (i > wordLimit && (IsWordChar(s[i - 1]) || (s[i - 1] == '\'' && i - 2 >= 0 && IsWordChar(s[i - 2]))))
         {
             i--;
         }
@@ -161,7 +173,8 @@ internal static class InjectionWords
     /// <summary>Returns the first non-space character at or after <paramref name="from"/>, or '\0'.</summary>
     public static char NextNonSpace(ReadOnlySpan<char> s, int from)
     {
-        for (var i = from; i < s.Length; i++)
+        var limit = Math.Min(s.Length, from + MaxGap);
+        for (var i = from; i < limit; i++)
         {
             if (s[i] is not (' ' or '\t'))
             {
@@ -175,7 +188,9 @@ internal static class InjectionWords
     /// <summary>Returns whether only whitespace or markup punctuation precedes <paramref name="index"/> on its line.</summary>
     public static bool AtLineStart(ReadOnlySpan<char> s, int index)
     {
-        for (var i = index - 1; i >= 0; i--)
+        // A run of markup longer than the window is itself a header decoration, so running out of window counts too.
+        var limit = Math.Max(0, index - MaxGap);
+        for (var i = index - 1; i >= limit; i--)
         {
             var c = s[i];
             if (c is '\n' or '\r')
