@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Collections.Frozen;
 using System.Numerics;
 using System.Runtime.InteropServices;
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
 namespace Keeptrusts.Policy.Detection.Injection;
@@ -71,31 +72,31 @@ internal sealed class InjectionAnchorIndex
     {
         var s = context.Normalized;
         var i = 0;
-        if (Vector256.IsHardwareAccelerated && s.Length >= Vector256<ushort>.Count)
+        if (Vector256.IsHardwareAccelerated && s.Length >= 2 * Vector256<ushort>.Count)
         {
+            const int Width = 16;
             ref var r = ref MemoryMarshal.GetReference(MemoryMarshal.Cast<char, ushort>(s));
-            var a = Vector256.Create((ushort)'a');
-            var letters = Vector256.Create((ushort)26);
-            var zero = Vector256.Create((ushort)'0');
-            var digits = Vector256.Create((ushort)10);
-            var high = Vector256.Create((ushort)0x7F);
+            var (letters, alnum, words) = Classify(ref r, 0);
             uint carry = 0;
-            for (; i + Vector256<ushort>.Count <= s.Length; i += Vector256<ushort>.Count)
+            for (; i + (2 * Width) <= s.Length; i += Width)
             {
-                var v = Vector256.LoadUnsafe(ref r, (nuint)i);
-                var letter = Vector256.LessThan(v - a, letters);
-                // Digits and non-ASCII characters continue a word (they never start an ASCII anchor themselves).
-                var wordChar = letter | Vector256.LessThan(v - zero, digits) | Vector256.GreaterThan(v, high);
-                var letterBits = letter.ExtractMostSignificantBits();
-                var wordBits = wordChar.ExtractMostSignificantBits();
-                var starts = letterBits & ~((wordBits << 1) | carry);
-                carry = (wordBits >> (Vector256<ushort>.Count - 1)) & 1;
+                // Looking one block ahead gives each word start its length (up to 4) without touching characters.
+                var (nextLetters, nextAlnum, nextWords) = Classify(ref r, i + Width);
+                var starts = letters & ~((words << 1) | carry);
+                carry = (words >> (Width - 1)) & 1;
+                var extended = alnum | ((ulong)nextAlnum << Width);
                 while (starts != 0)
                 {
-                    var p = i + BitOperations.TrailingZeroCount(starts);
+                    var b = BitOperations.TrailingZeroCount(starts);
                     starts &= starts - 1;
-                    Probe(context, p, ref evidence);
+                    var length = Math.Min(4, BitOperations.TrailingZeroCount(~(extended >> b)));
+                    var raw = Unsafe.ReadUnaligned<ulong>(ref Unsafe.As<ushort, byte>(ref Unsafe.Add(ref r, i + b)));
+                    Probe(context, i + b, PackKey(raw, length), ref evidence);
                 }
+
+                letters = nextLetters;
+                alnum = nextAlnum;
+                words = nextWords;
             }
         }
 
@@ -103,22 +104,30 @@ internal sealed class InjectionAnchorIndex
         {
             if (char.IsAsciiLetterLower(s[i]) && InjectionWords.StartsWord(s, i))
             {
-                Probe(context, i, ref evidence);
+                Probe(context, i, Key(s, i), ref evidence);
             }
         }
     }
 
-    private void Probe(scoped in InjectionScanContext context, int pos, ref InjectionEvidence evidence)
+    private static (uint Letters, uint Alnum, uint Words) Classify(ref ushort r, int offset)
     {
-        var s = context.Normalized;
-        var key = Key(s, pos);
+        var v = Vector256.LoadUnsafe(ref r, (nuint)offset);
+        var letter = Vector256.LessThan(v - Vector256.Create((ushort)'a'), Vector256.Create((ushort)26));
+        var alnum = letter | Vector256.LessThan(v - Vector256.Create((ushort)'0'), Vector256.Create((ushort)10));
+        // Non-ASCII characters continue a word (so "édan" is no word start) but never belong to a key.
+        var word = alnum | Vector256.GreaterThan(v, Vector256.Create((ushort)0x7F));
+        return (letter.ExtractMostSignificantBits(), alnum.ExtractMostSignificantBits(), word.ExtractMostSignificantBits());
+    }
+
+    private void Probe(scoped in InjectionScanContext context, int pos, uint key, ref InjectionEvidence evidence)
+    {
         var bit = Hash(key);
         if ((_bitmap[bit >> 6] & (1UL << (int)(bit & 63))) == 0 || !_wordAnchors.TryGetValue(key, out var bucket))
         {
             return;
         }
 
-        var rest = s[pos..];
+        var rest = context.Normalized[pos..];
         foreach (var anchor in bucket)
         {
             if (rest.StartsWith(anchor.Text, StringComparison.Ordinal))
@@ -173,24 +182,25 @@ internal sealed class InjectionAnchorIndex
         InjectionRules.Evaluate(anchor.Rule, context, pos, anchor.Text.Length, ref evidence);
     }
 
-    // The first four characters, with every non-word character folded to 0 so "dan:" and "dan " share a key.
+    // The word's first (up to) four characters, one per byte; characters past the word's end are zero so "dan:" and
+    // "dan " share a key with the anchor "dan". Only ASCII letters and digits (after folding) belong to a key.
     private static uint Key(ReadOnlySpan<char> s, int pos)
     {
-        uint key = 0;
-        for (var j = 0; j < 4; j++)
+        ulong raw = 0;
+        var length = 0;
+        for (; length < 4 && pos + length < s.Length && char.IsAsciiLetterOrDigit(s[pos + length]); length++)
         {
-            var c = pos + j < s.Length ? s[pos + j] : '\0';
-            var b = char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) ? (byte)c : (byte)0;
-            key = (key << 8) | b;
-            if (b == 0)
-            {
-                // Everything after a word end is irrelevant to the key.
-                key <<= 8 * (3 - j);
-                break;
-            }
+            raw |= (ulong)s[pos + length] << (16 * length);
         }
 
-        return key;
+        return PackKey(raw, length);
+    }
+
+    private static uint PackKey(ulong fourChars, int length)
+    {
+        var x = fourChars & (length >= 4 ? ulong.MaxValue : (1UL << (16 * length)) - 1) & 0x00FF00FF00FF00FFUL;
+        x = (x | (x >> 8)) & 0x0000FFFF0000FFFFUL;
+        return (uint)(x | (x >> 16));
     }
 
     private static uint Hash(uint key) => (key * 0x9E3779B1u) >> 16;
