@@ -29,7 +29,8 @@ internal static class InjectionAnchors
         Add(InjectionRule.Override, true, "ignor", "disregard", "forget", "overrid", "bypass", "discard", "dismiss", "neglect", "abandon",
             "nullif", "disobey", "drop", "skip", "erase", "delete", "clear", "reset", "scrap", "cancel", "overwrit", "abort", "void");
         Add(InjectionRule.NegatedFollow, true, "follow", "obey");
-        Add(InjectionRule.DirectiveNoun, true, "prompt", "instruct", "directive", "rule", "guideline", "parameter", "config", "programming", "preprompt");
+        Add(InjectionRule.Aside, true, "aside");
+        Add(InjectionRule.DirectiveNoun, true, "prompt", "instruct", "directive", "rule", "guideline", "parameter", "config", "programming", "preprompt", "message");
         Add(InjectionRule.RuleRemoval, true, "restrict", "filter", "limit", "rule", "guideline", "boundar", "bounds", "censor", "ethic", "moral",
             "principle", "polic", "constraint", "guardrail", "safeguard", "laws", "regulation", "protocol", "restraint");
         Add(InjectionRule.NotBound, true, "bound", "abide", "adhere", "confine", "restricted", "limited", "constrained", "governed", "obligated",

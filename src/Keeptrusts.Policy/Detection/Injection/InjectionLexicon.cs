@@ -35,7 +35,7 @@ internal static class InjectionLexicon
             or "guideline" or "guidelines" or "prompt" or "prompts" or "prompting" or "programming" or "training" or "constraint"
             or "constraints" or "restriction" or "restrictions" or "policy" or "policies" or "guardrail" or "guardrails"
             or "safeguard" or "safeguards" or "filter" or "filters" or "limitation" or "limitations" or "ethics" or "principles"
-            or "protocol" or "protocols" or "command" or "commands" or "orders" or "directions." or "programing" or "instrucions" => true,
+            or "protocol" or "protocols" or "command" or "commands" or "orders" => true,
         _ => false,
     };
 
@@ -111,7 +111,8 @@ internal static class InjectionLexicon
             or "that" or "those" or "these" or "exactly" or "back" or "out" or "its" or "parameters" or "instructions" or "rules"
             or "guidelines" or "prompt" or "to" or "please" or "pls" or "now" or "just" or "again" or "whole" or "set" or "are"
             or "were" or "is" or "was" or "with" or "each" or "word" or "for" or "system" or "here" or "in" or "text" or "full"
-            or "complete" or "entire" or "everything" or "contents" or "content" or "wording" => true,
+            or "complete" or "entire" or "everything" or "contents" or "content" or "wording" or "written" or "inside" or "stated"
+            or "contained" or "says" or "say" => true,
         _ => false,
     };
 

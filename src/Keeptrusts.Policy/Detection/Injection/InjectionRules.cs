@@ -12,6 +12,9 @@ internal enum InjectionRule : byte
     /// <summary>"do not follow", "stop following".</summary>
     NegatedFollow,
 
+    /// <summary>"set aside", "put aside".</summary>
+    Aside,
+
     /// <summary>"prompt", "instructions" ... as the object of a disclosure, or "new instructions".</summary>
     DirectiveNoun,
 
@@ -157,6 +160,7 @@ internal static class InjectionRules
         {
             case InjectionRule.Override: Override(c, pos, ref ev); break;
             case InjectionRule.NegatedFollow: NegatedFollow(c, pos, ref ev); break;
+            case InjectionRule.Aside: Aside(c, pos, ref ev); break;
             case InjectionRule.DirectiveNoun: DirectiveNoun(c, pos, ref ev); break;
             case InjectionRule.RuleRemoval: RuleRemoval(c, pos, ref ev); break;
             case InjectionRule.NotBound: NotBound(c, pos, ref ev); break;
@@ -194,6 +198,23 @@ internal static class InjectionRules
         if (strength > 0f)
         {
             OverrideObject(c, pos, end, strength, ref ev);
+        }
+    }
+
+    // "set aside all earlier directives", "put aside your rules"
+    private static void Aside(scoped in InjectionScanContext c, int pos, ref InjectionEvidence ev)
+    {
+        var s = c.Normalized;
+        var end = WordEnd(s, pos);
+        if (s[pos..end] is not "aside")
+        {
+            return;
+        }
+
+        var prev = PrevWord(s, pos, out var prevStart);
+        if (prev is "set" or "put" or "cast" or "push" or "throw" or "lay" or "leave")
+        {
+            OverrideObject(c, prevStart, end, 1f, ref ev);
         }
     }
 
@@ -454,6 +475,7 @@ internal static class InjectionRules
         {
             "prompt" or "prompts" or "prompting" or "instructions" or "instruction" or "directives" or "directive" or "preprompt" => 1f,
             "rules" or "guidelines" or "parameters" or "configuration" or "config" or "programming" => 0.55f,
+            "message" or "messages" => PrevWord(s, pos, out _) is "system" or "developer" or "initial" or "hidden" or "first" ? 1f : 0f,
             _ => 0f,
         };
         if (strength == 0f)
@@ -464,7 +486,7 @@ internal static class InjectionRules
         NewInstructions(s, pos, end, w, ref ev);
         InvalidatedInstructions(s, pos, end, ref ev);
 
-        bool verb = false, modelOwned = false, hidden = false, system = false, secret = false;
+        bool verb = false, weakVerb = false, modelOwned = false, hidden = false, system = false, secret = false;
         var verbStart = pos;
         var cursor = pos;
         for (var n = 0; n < 9; n++)
@@ -498,6 +520,8 @@ internal static class InjectionRules
             if (IsRevealVerb(word))
             {
                 verb = true;
+                weakVerb = word is "what" or "whats" or "what's" or "which" or "describe" or "explain" or "summarize" or "summarise"
+                    or "translate" or "read" or "write" or "type";
                 verbStart = ws;
                 break;
             }
@@ -519,6 +543,18 @@ internal static class InjectionRules
         {
             modelOwned = true;
             objectEnd = trailingEnd;
+        }
+
+        // "the instructions in the recipe", "the rules for cyclists": a complement names some other document.
+        if (!modelOwned && NextWord(s, end, out _) is "in" or "for" or "of" or "on" or "to" or "from" or "about")
+        {
+            return;
+        }
+
+        if (verb && weakVerb && !modelOwned)
+        {
+            // "what are the previous instructions ..." is a question about some text, not about the model.
+            return;
         }
 
         float weight;
@@ -580,13 +616,29 @@ internal static class InjectionRules
 
     private static void InvalidatedInstructions(ReadOnlySpan<char> s, int nounStart, int nounEnd, ref InjectionEvidence ev)
     {
-        // "all previous instructions are false", "your rules are no longer valid"
-        if (!AnyBehind(s, nounStart, 3, static x => x.Contains("previous", StringComparison.Ordinal) || x is "prior" or "above" or "earlier" or "your" or "old" or "initial" or "original"))
+        // "all previous instructions are false", "your rules are no longer valid", "the instructions above no longer apply"
+        var afterNoun = nounEnd;
+        if (NextWord(s, nounEnd, out var followingEnd) is "above" or "before" or "earlier" or "given" or "received")
+        {
+            afterNoun = followingEnd;
+        }
+        else if (!AnyBehind(s, nounStart, 3, static x => x.Contains("previous", StringComparison.Ordinal) || x is "prior" or "above" or "earlier" or "your" or "old" or "initial" or "original"))
         {
             return;
         }
 
-        var verb = NextWord(s, nounEnd, out var verbEnd);
+        var verb = NextWord(s, afterNoun, out var verbEnd);
+        if (verb is "no" or "do" or "don't" or "dont" or "does" or "doesn't")
+        {
+            // "no longer apply", "do not apply"
+            if (AnyAhead(s, afterNoun, 3, static x => x is "apply" or "matter" or "count" or "hold" or "valid" or "exist", out var applyEnd))
+            {
+                ev.Add(InjectionSignalKind.OverrideInstructions, 0.8f, nounStart, applyEnd);
+            }
+
+            return;
+        }
+
         if (verb is not ("are" or "were" or "is" or "have" or "has" or "now"))
         {
             return;
@@ -647,7 +699,7 @@ internal static class InjectionRules
             {
                 // Alone this is fiction or ethics talk ("a world with no rules"); it needs a persona or an override beside
                 // it, unless it is said of the model itself ("you have no restrictions").
-                ev.Add(InjectionSignalKind.RuleRemoval, AddressedToModel(s, ws) ? 0.55f : 0.45f, ws, end);
+                ev.Add(InjectionSignalKind.RuleRemoval, AddressedWeight(s, ws), ws, end);
                 return;
             }
 
@@ -655,7 +707,7 @@ internal static class InjectionRules
             {
                 if (AnyBehind(s, ws, 3, IsNegation))
                 {
-                    ev.Add(InjectionSignalKind.RuleRemoval, AddressedToModel(s, ws) ? 0.55f : 0.45f, ws, end);
+                    ev.Add(InjectionSignalKind.RuleRemoval, AddressedWeight(s, ws), ws, end);
                 }
 
                 return;
@@ -668,10 +720,19 @@ internal static class InjectionRules
         }
     }
 
-    // "you are not bound", "the model has no filters": the subject a few words back is the assistant.
-    private static bool AddressedToModel(ReadOnlySpan<char> s, int pos) =>
-        AnyBehind(s, pos, 6, static x => x is "you" or "you're" or "youre" or "yourself" or "ai" or "model" or "bot" or "chatbot"
-            or "assistant" or "gpt" or "chatgpt" or "llm" or "persona");
+    // Said to the model ("you are not bound by any rules") it is a jailbreak on its own; said of some AI ("the AI in the
+    // movie breaks free of its restrictions") it is narration until another cue corroborates it.
+    private static float AddressedWeight(ReadOnlySpan<char> s, int pos)
+    {
+        if (AnyBehind(s, pos, 6, static x => x is "you" or "you're" or "youre" or "yourself"))
+        {
+            return 0.55f;
+        }
+
+        return AnyBehind(s, pos, 6, static x => x is "ai" or "model" or "bot" or "chatbot" or "assistant" or "gpt" or "chatgpt" or "llm" or "persona")
+            ? 0.48f
+            : 0.45f;
+    }
 
     private static void NotBound(scoped in InjectionScanContext c, int pos, ref InjectionEvidence ev)
     {
@@ -703,7 +764,7 @@ internal static class InjectionRules
         // The object must be a rule-like noun: "not bound by any rules", "not restricted by the rules above".
         if (AnyAhead(s, end, 9, IsRestrictionNoun, out var nounEnd) || AnyAhead(s, end, 6, static x => x is "openai" or "programming" or "ethics" or "anything" or "anyone", out nounEnd))
         {
-            ev.Add(InjectionSignalKind.NotBound, AddressedToModel(s, pos) ? 0.55f : 0.45f, pos, nounEnd);
+            ev.Add(InjectionSignalKind.NotBound, AddressedWeight(s, pos), pos, nounEnd);
         }
     }
 
@@ -921,7 +982,7 @@ internal static class InjectionRules
         else if (upper)
         {
             var prev = PrevWord(s, pos, out _);
-            weight = prev is "as" or "a" or "named" or "called" or "be" or "am" or "is" or "you're" or "are" ? 0.6f : 0.4f;
+            weight = prev is "as" or "a" or "named" or "called" or "be" or "am" or "you're" or "are" ? 0.6f : 0.4f;
         }
 
         if (weight > 0f)
