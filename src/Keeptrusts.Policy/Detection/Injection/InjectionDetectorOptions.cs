@@ -4,9 +4,10 @@ namespace Keeptrusts.Policy.Detection.Injection;
 internal sealed record InjectionDetectorOptions
 {
     /// <summary>
-    /// The default decision threshold. Measured on the development corpus, the score distribution has a
-    /// gap between 0.45 (lone weak cues such as "act as" or "no rules") and 0.55 (two corroborating cues or
-    /// one explicit override), so the midpoint keeps benign look-alikes out without losing recall.
+    /// The default decision threshold. Lone weak cues ("act as", "no rules", a "system:" line, rule removal said of
+    /// some AI) are weighted at most 0.48, while one explicit construction (an override of prior instructions, a
+    /// request for the hidden prompt, "do anything now") or two corroborating weak cues reach 0.5 or more. On the
+    /// development corpus 0.35–0.45 would add recall only by also flagging NotInject/WildGuard look-alikes.
     /// </summary>
     public const double DefaultThreshold = 0.5;
 
