@@ -57,6 +57,9 @@ internal static class DiagnosticCodes
     // (end pii-detector codes)
 
     // prompt-injection: KT32xx
+    public const string InjectionDenyPhraseInvalid = "KT3201";
+    public const string InjectionThresholdLow = "KT3202";
+    public const string InjectionThresholdZero = "KT3203";
     // (end prompt-injection codes)
 
     // content-filter: KT33xx
@@ -147,6 +150,9 @@ internal static class DiagnosticCodes
             [PiiDuplicateEntity] = ("pii-detector entity listed twice", DiagnosticSeverity.Warning),
             // (end pii-detector catalog)
             // prompt-injection: KT32xx
+            [InjectionDenyPhraseInvalid] = ("prompt-injection deny phrase empty or too long", DiagnosticSeverity.Error),
+            [InjectionThresholdLow] = ("prompt-injection threshold over-blocks", DiagnosticSeverity.Warning),
+            [InjectionThresholdZero] = ("prompt-injection threshold of zero", DiagnosticSeverity.Error),
             // (end prompt-injection catalog)
             // content-filter: KT33xx
             [ContentFilterInvalidPattern] = ("content-filter pattern does not compile", DiagnosticSeverity.Error),
