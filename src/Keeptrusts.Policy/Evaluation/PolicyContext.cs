@@ -46,7 +46,10 @@ internal sealed class PolicyContext
 /// </summary>
 internal sealed class ExchangeState : IAsyncDisposable
 {
-    private readonly Dictionary<string, object> _items = new(StringComparer.Ordinal);
+    private readonly Lock _gate = new();
+
+    // Created on first use: most exchanges have no per-exchange state at all.
+    private Dictionary<string, object>? _items;
 
     public string? RequestModel { get; set; }
 
@@ -56,8 +59,9 @@ internal sealed class ExchangeState : IAsyncDisposable
     public T GetOrAdd<T>(string key, Func<T> create)
         where T : class
     {
-        lock (_items)
+        lock (_gate)
         {
+            _items ??= new Dictionary<string, object>(StringComparer.Ordinal);
             if (_items.TryGetValue(key, out var existing))
             {
                 return (T)existing;
@@ -72,9 +76,10 @@ internal sealed class ExchangeState : IAsyncDisposable
     public bool TryGet<T>(string key, out T? value)
         where T : class
     {
-        lock (_items)
+        lock (_gate)
         {
-            var found = _items.TryGetValue(key, out var existing);
+            object? existing = null;
+            var found = _items?.TryGetValue(key, out existing) == true;
             value = existing as T;
             return found && value is not null;
         }
@@ -83,8 +88,13 @@ internal sealed class ExchangeState : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         object[] items;
-        lock (_items)
+        lock (_gate)
         {
+            if (_items is null || _items.Count == 0)
+            {
+                return;
+            }
+
             items = [.. _items.Values];
             _items.Clear();
         }

@@ -51,6 +51,7 @@ public sealed record PolicyEvaluation
 public sealed class PolicyEngine : IAsyncDisposable
 {
     private static readonly Lazy<HttpClient> SharedHttpClient = new(static () => new HttpClient());
+    private static readonly RequestContext NoContext = new();
 
     private readonly PolicyChain _chain;
     private readonly IReadOnlyList<IDecisionSink> _sinks;
@@ -131,7 +132,9 @@ public sealed class PolicyEngine : IAsyncDisposable
     public async ValueTask<PolicyEvaluation> EvaluateTextAsync(string text, PolicyPhase phase = PolicyPhase.Input, RequestContext? context = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(text);
-        var exchange = BeginExchange(context);
+
+        // A single evaluation has no second phase to correlate, so it needs no generated request id.
+        var exchange = new PolicyExchange(this, context ?? NoContext, assignRequestId: false);
         await using (exchange.ConfigureAwait(false))
         {
             var view = phase == PolicyPhase.Input ? ChatView.FromUserText(text) : ChatView.FromAssistantText(text);
@@ -281,10 +284,10 @@ public sealed class PolicyExchange : IAsyncDisposable
     private readonly PolicyEngine _engine;
     private readonly ExchangeState _state = new();
 
-    internal PolicyExchange(PolicyEngine engine, RequestContext context)
+    internal PolicyExchange(PolicyEngine engine, RequestContext context, bool assignRequestId = true)
     {
         _engine = engine;
-        Context = context.RequestId is null ? context with { RequestId = PolicyChain.NewId() } : context;
+        Context = context.RequestId is null && assignRequestId ? context with { RequestId = PolicyChain.NewId() } : context;
     }
 
     /// <summary>Who the exchange is from.</summary>
