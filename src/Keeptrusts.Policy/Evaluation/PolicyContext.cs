@@ -99,16 +99,32 @@ internal sealed class ExchangeState : IAsyncDisposable
             _items.Clear();
         }
 
+        List<Exception>? failures = null;
         foreach (var item in items)
         {
-            if (item is IAsyncDisposable asyncDisposable)
+            // Every item is released even when one fails, so one broken store cannot strand another's reservation.
+            try
             {
-                await asyncDisposable.DisposeAsync().ConfigureAwait(false);
+                if (item is IAsyncDisposable asyncDisposable)
+                {
+                    await asyncDisposable.DisposeAsync().ConfigureAwait(false);
+                }
+                else if (item is IDisposable disposable)
+                {
+                    disposable.Dispose();
+                }
             }
-            else if (item is IDisposable disposable)
+#pragma warning disable CA1031 // Collected and rethrown together below.
+            catch (Exception ex)
+#pragma warning restore CA1031
             {
-                disposable.Dispose();
+                (failures ??= []).Add(ex);
             }
+        }
+
+        if (failures is not null)
+        {
+            throw new AggregateException("Some exchange state failed to release.", failures);
         }
     }
 }

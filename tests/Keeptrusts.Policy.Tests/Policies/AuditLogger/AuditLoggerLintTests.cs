@@ -1,5 +1,6 @@
 using Keeptrusts.Policy.Configuration;
 using Keeptrusts.Policy.Diagnostics;
+using Keeptrusts.Policy.Tests.TestSupport;
 
 namespace Keeptrusts.Policy.Tests.Policies.AuditLogger;
 
@@ -32,11 +33,7 @@ public sealed class AuditLoggerLintTests
     {
         var result = PolicyConfigLoader.Parse(yaml, "audit.yaml");
 
-        var finding = Assert.Single(result.Diagnostics, d => d.Code == code);
-        Assert.Equal(path, finding.Path);
-        Assert.Equal(line, finding.Location.Line);
-        Assert.Equal(DiagnosticCodes.Catalog[code].Severity, finding.Severity);
-        Assert.False(string.IsNullOrWhiteSpace(finding.Message), name);
+        var finding = LintAssert.SingleFinding(result, code, path, line, name);
         Assert.Equal(finding.Severity == DiagnosticSeverity.Error, result.Config is null);
     }
 

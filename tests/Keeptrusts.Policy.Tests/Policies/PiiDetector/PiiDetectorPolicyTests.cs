@@ -9,14 +9,7 @@ namespace Keeptrusts.Policy.Tests.Policies.PiiDetector;
 
 public class PiiDetectorPolicyTests
 {
-    private const string Pack = "pack: {name: t, version: 1.0.0}\npolicies:\n  chain: [pii-detector]\n";
-
-    private static PolicyEngine Engine(string settings = "")
-    {
-        var result = PolicyConfigLoader.Parse(Pack + (settings.Length == 0 ? "" : "policy:\n  pii-detector:\n    " + settings.Replace("\n", "\n    ", StringComparison.Ordinal) + "\n"));
-        Assert.True(result.Config is not null, string.Join("\n", result.Diagnostics));
-        return PolicyEngine.Create(result.Config!);
-    }
+    private static PolicyEngine Engine(string settings = "") => SinglePolicy.Engine("pii-detector", settings);
 
     public static TheoryData<string, string, string, int> LintCases() => new()
     {
@@ -31,7 +24,7 @@ public class PiiDetectorPolicyTests
     [MemberData(nameof(LintCases))]
     public void Settings_are_linted(string settings, string code, string path, int line)
     {
-        var result = PolicyConfigLoader.Parse(Pack + "policy:\n  pii-detector:\n    " + settings + "\n");
+        var result = PolicyConfigLoader.Parse(SinglePolicy.Document("pii-detector", settings));
 
         var finding = Assert.Single(result.Diagnostics);
         Assert.Equal((code, path, line), (finding.Code, finding.Path, finding.Location.Line));

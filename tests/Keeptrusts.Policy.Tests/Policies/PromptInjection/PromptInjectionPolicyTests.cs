@@ -9,14 +9,7 @@ namespace Keeptrusts.Policy.Tests.Policies.PromptInjection;
 
 public class PromptInjectionPolicyTests
 {
-    private const string Pack = "pack: {name: t, version: 1.0.0}\npolicies:\n  chain: [prompt-injection]\n";
-
-    private static PolicyEngine Engine(string settings = "")
-    {
-        var result = PolicyConfigLoader.Parse(Pack + (settings.Length == 0 ? "" : "policy:\n  prompt-injection:\n    " + settings.Replace("\n", "\n    ", StringComparison.Ordinal) + "\n"));
-        Assert.True(result.Config is not null, string.Join("\n", result.Diagnostics));
-        return PolicyEngine.Create(result.Config!);
-    }
+    private static PolicyEngine Engine(string settings = "") => SinglePolicy.Engine("prompt-injection", settings);
 
     public static TheoryData<string, string, string, int> LintCases() => new()
     {
@@ -30,7 +23,7 @@ public class PromptInjectionPolicyTests
     [MemberData(nameof(LintCases))]
     public void Settings_are_linted(string settings, string code, string path, int line)
     {
-        var finding = Assert.Single(PolicyConfigLoader.Parse(Pack + "policy:\n  prompt-injection:\n    " + settings + "\n").Diagnostics);
+        var finding = Assert.Single(PolicyConfigLoader.Parse(SinglePolicy.Document("prompt-injection", settings)).Diagnostics);
 
         Assert.Equal((code, path, line), (finding.Code, finding.Path, finding.Location.Line));
     }

@@ -1,6 +1,7 @@
 using Keeptrusts.Policy.Configuration;
 using Keeptrusts.Policy.Diagnostics;
 using Keeptrusts.Policy.Policies.SpendLimit;
+using Keeptrusts.Policy.Tests.TestSupport;
 
 namespace Keeptrusts.Policy.Tests.Policies.SpendLimit;
 
@@ -28,11 +29,7 @@ public class SpendLimitLintTests
     {
         var result = PolicyConfigLoader.Parse(yaml, "case.yaml");
 
-        var finding = Assert.Single(result.Diagnostics, d => d.Code == code);
-        Assert.Equal(path, finding.Path);
-        Assert.Equal(line, finding.Location.Line);
-        Assert.Equal(DiagnosticCodes.Catalog[code].Severity, finding.Severity);
-        Assert.False(string.IsNullOrWhiteSpace(finding.Message), name);
+        var finding = LintAssert.SingleFinding(result, code, path, line, name);
 
         // The schema knows these ranges too; it must stay silent where the policy reports.
         Assert.DoesNotContain(result.Diagnostics, d => d.Path == path && d.Code != code);
