@@ -104,15 +104,8 @@ internal static class InjectionQuality
 
     private static IEnumerable<Row> Load(string path)
     {
-        foreach (var line in File.ReadLines(path))
+        foreach (var root in JsonLines.Read(path))
         {
-            if (string.IsNullOrWhiteSpace(line))
-            {
-                continue;
-            }
-
-            using var doc = JsonDocument.Parse(line);
-            var root = doc.RootElement;
             yield return new Row(
                 root.GetProperty("id").GetString() ?? "",
                 root.GetProperty("text").GetString() ?? "",

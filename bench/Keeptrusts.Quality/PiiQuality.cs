@@ -34,15 +34,8 @@ internal static class PiiQuality
     {
         var tallies = new SortedDictionary<string, Tally>(StringComparer.Ordinal);
         var matches = new List<PiiMatch>();
-        foreach (var line in File.ReadLines(path))
+        foreach (var root in JsonLines.Read(path))
         {
-            if (string.IsNullOrWhiteSpace(line))
-            {
-                continue;
-            }
-
-            using var row = JsonDocument.Parse(line);
-            var root = row.RootElement;
             var text = root.GetProperty("text").GetString() ?? "";
             var entityName = root.GetProperty("entity_type").GetString() ?? "";
             if (!PiiEntityTypeNames.TryParse(entityName, out var entity))
@@ -148,15 +141,8 @@ internal static class PiiQuality
     {
         var byType = new SortedDictionary<string, (int Rows, int Correct, int Tp, int Fp, int Fn)>(StringComparer.Ordinal);
         var matches = new List<PiiMatch>();
-        foreach (var line in File.ReadLines(path))
+        foreach (var root in JsonLines.Read(path))
         {
-            if (string.IsNullOrWhiteSpace(line))
-            {
-                continue;
-            }
-
-            using var row = JsonDocument.Parse(line);
-            var root = row.RootElement;
             var text = root.GetProperty("text").GetString() ?? "";
             var kind = root.GetProperty("secret_type").GetString() ?? "";
             var shouldFlag = root.GetProperty("should_flag").GetBoolean();

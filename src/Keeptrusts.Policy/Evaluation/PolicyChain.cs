@@ -107,28 +107,7 @@ internal sealed class PolicyChain(IReadOnlyList<(IChainPolicy Policy, PolicyMode
             }
         }
 
-        var record = new DecisionRecord
-        {
-            Id = NewId(),
-            Timestamp = time.GetUtcNow(),
-            PackName = config.Pack?.Name,
-            PackVersion = config.Pack?.Version,
-            Phase = phase,
-            Decision = decision,
-            BlockedBy = blockedBy,
-            Reason = reason,
-            Code = code,
-            Status = status,
-            Policies = outcomes,
-            UserId = request.UserId,
-            IdentityProofMethod = request.IdentityProofMethod,
-            ConversationId = request.ConversationId,
-            RequestId = request.RequestId,
-            Model = view.Model ?? exchange.RequestModel,
-            TargetId = request.TargetId,
-            FailMode = failMode,
-            Elapsed = time.GetElapsedTime(started),
-        };
+        var record = NewRecord(config, phase, request, failMode, time.GetUtcNow(), view.Model ?? exchange.RequestModel, decision, outcomes, blockedBy, reason, code, status, time.GetElapsedTime(started));
         return new ChainResult(record, texts, changed);
     }
 
@@ -168,4 +147,44 @@ internal sealed class PolicyChain(IReadOnlyList<(IChainPolicy Policy, PolicyMode
     }
 
     internal static string NewId() => Guid.CreateVersion7().ToString("N");
+
+    /// <summary>
+    /// Builds a record in one allocation: what every decision carries (id, time, pack, phase, who and what it was
+    /// about) plus the outcome.
+    /// </summary>
+    internal static DecisionRecord NewRecord(
+        PolicyConfig config,
+        PolicyPhase phase,
+        RequestContext request,
+        FailMode failMode,
+        DateTimeOffset now,
+        string? model,
+        PolicyDecision decision,
+        IReadOnlyList<PolicyOutcome>? policies = null,
+        string? blockedBy = null,
+        string? reason = null,
+        string? code = null,
+        int? status = null,
+        TimeSpan elapsed = default) => new()
+    {
+        Id = NewId(),
+        Timestamp = now,
+        PackName = config.Pack?.Name,
+        PackVersion = config.Pack?.Version,
+        Phase = phase,
+        Decision = decision,
+        Policies = policies ?? [],
+        BlockedBy = blockedBy,
+        Reason = reason,
+        Code = code,
+        Status = status,
+        Elapsed = elapsed,
+        UserId = request.UserId,
+        IdentityProofMethod = request.IdentityProofMethod,
+        ConversationId = request.ConversationId,
+        RequestId = request.RequestId,
+        Model = model,
+        TargetId = request.TargetId,
+        FailMode = failMode,
+    };
 }

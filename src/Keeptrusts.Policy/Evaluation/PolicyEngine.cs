@@ -149,7 +149,7 @@ public sealed class PolicyEngine : IAsyncDisposable
         {
             evaluation = new PolicyEvaluation
             {
-                Record = NewRecord(phase, view, context, PolicyDecision.Allow) with { Reason = "the pack is disabled; traffic passes unchanged" },
+                Record = PolicyChain.NewRecord(Config, phase, context, FailMode, _time.GetUtcNow(), view.Model, PolicyDecision.Allow, reason: "the pack is disabled; traffic passes unchanged"),
                 Body = view.Body,
                 Texts = view.Texts.Select(static t => t.Text).ToArray(),
             };
@@ -225,38 +225,14 @@ public sealed class PolicyEngine : IAsyncDisposable
 
     private int _disposed;
 
-    internal ValueTask PublishRecordAsync(DecisionRecord record, CancellationToken cancellationToken) => PublishAsync(record, cancellationToken);
-
     internal async ValueTask<PolicyEvaluation> RejectAsync(PolicyPhase phase, string reason, RequestContext context, CancellationToken cancellationToken)
     {
-        var record = NewRecord(phase, new ChatView(ReadOnlyMemory<byte>.Empty, null, []), context, PolicyDecision.Block) with
-        {
-            Reason = reason,
-            Code = "invalid_request_error",
-            Status = 400,
-        };
+        var record = PolicyChain.NewRecord(Config, phase, context, FailMode, _time.GetUtcNow(), model: null, PolicyDecision.Block, reason: reason, code: "invalid_request_error", status: 400);
         await PublishAsync(record, cancellationToken).ConfigureAwait(false);
         return new PolicyEvaluation { Record = record };
     }
 
-    private DecisionRecord NewRecord(PolicyPhase phase, ChatView view, RequestContext context, PolicyDecision decision) => new()
-    {
-        Id = PolicyChain.NewId(),
-        Timestamp = _time.GetUtcNow(),
-        PackName = Config.Pack?.Name,
-        PackVersion = Config.Pack?.Version,
-        Phase = phase,
-        Decision = decision,
-        UserId = context.UserId,
-        IdentityProofMethod = context.IdentityProofMethod,
-        ConversationId = context.ConversationId,
-        RequestId = context.RequestId,
-        Model = view.Model,
-        TargetId = context.TargetId,
-        FailMode = FailMode,
-    };
-
-    private async ValueTask PublishAsync(DecisionRecord record, CancellationToken cancellationToken)
+    internal async ValueTask PublishAsync(DecisionRecord record, CancellationToken cancellationToken)
     {
         foreach (var sink in _sinks)
         {

@@ -78,7 +78,7 @@ public sealed class PolicyOutputStream
 
         _finished = true;
         var record = Record(null);
-        await _engine.PublishRecordAsync(record, cancellationToken).ConfigureAwait(false);
+        await _engine.PublishAsync(record, cancellationToken).ConfigureAwait(false);
         return (remaining, record);
     }
 
@@ -155,7 +155,7 @@ public sealed class PolicyOutputStream
         Accumulate(evaluation.Record, choice.Released);
         _finished = true;
         var record = Record(evaluation.Record);
-        await _engine.PublishRecordAsync(record, cancellationToken).ConfigureAwait(false);
+        await _engine.PublishAsync(record, cancellationToken).ConfigureAwait(false);
         return new StreamStep { Emit = string.Empty, Blocked = record };
     }
 
@@ -182,27 +182,19 @@ public sealed class PolicyOutputStream
 
     private DecisionRecord Record(DecisionRecord? blocking)
     {
-        var context = _exchange.Context;
-        return new DecisionRecord
-        {
-            Id = Guid.CreateVersion7().ToString("N"),
-            Timestamp = blocking?.Timestamp ?? _engine.UtcNow,
-            PackName = _engine.Config.Pack?.Name,
-            PackVersion = _engine.Config.Pack?.Version,
-            Phase = PolicyPhase.Output,
-            Decision = blocking?.Decision ?? _decision,
-            BlockedBy = blocking?.BlockedBy,
-            Reason = blocking?.Reason,
-            Status = blocking?.Status,
-            Code = blocking?.Code,
-            Policies = _outcomes.ToArray(),
-            UserId = context.UserId,
-            IdentityProofMethod = context.IdentityProofMethod,
-            ConversationId = context.ConversationId,
-            RequestId = context.RequestId,
-            TargetId = context.TargetId,
-            FailMode = _engine.FailMode,
-        };
+        return PolicyChain.NewRecord(
+            _engine.Config,
+            PolicyPhase.Output,
+            _exchange.Context,
+            _engine.FailMode,
+            blocking?.Timestamp ?? _engine.UtcNow,
+            model: null,
+            blocking?.Decision ?? _decision,
+            _outcomes.ToArray(),
+            blocking?.BlockedBy,
+            blocking?.Reason,
+            blocking?.Code,
+            blocking?.Status);
     }
 
     private sealed class ChoiceState

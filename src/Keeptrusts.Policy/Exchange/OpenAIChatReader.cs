@@ -449,6 +449,4 @@ internal static class OpenAIChatReader
             throw new JsonException("unexpected data after the JSON object");
         }
     }
-
-    internal static string Utf8(ReadOnlySpan<byte> bytes) => Encoding.UTF8.GetString(bytes);
 }

@@ -16,7 +16,7 @@ internal static class PolicyLinter
     private static readonly IConfigRule[] Rules =
     [
         new PackRule(),
-        new ChainRule(PolicyCatalog.BuiltIn),
+        new ChainRule(PolicyRegistry.All.Keys.Order(StringComparer.Ordinal).ToArray()),
         new ProviderTargetRule(),
         new ResilienceRule(),
         new GatewayRule(),

@@ -10,7 +10,4 @@ internal static class PolicyCatalog
     public const string SpendLimit = "spend-limit";
     public const string EmbeddingDetector = "embedding-detector";
     public const string AuditLogger = "audit-logger";
-
-    public static readonly IReadOnlyList<string> BuiltIn =
-        [PromptInjection, PiiDetector, ContentFilter, ModelAllowlist, SpendLimit, EmbeddingDetector, AuditLogger];
 }

@@ -6,6 +6,7 @@ using System.Text.Json;
 using Keeptrusts.Policy.Configuration;
 using Keeptrusts.Policy.Diagnostics;
 using Keeptrusts.Policy.Evaluation;
+using Keeptrusts.Policy.Policies;
 
 namespace Keeptrusts.GatewayHost.Cli.Policy;
 
@@ -113,7 +114,7 @@ internal sealed class PolicyEvalCommand : Command
         var options = new PolicyEngineOptions { FailMode = parseResult.GetRequiredValue(_failMode) == "allow" ? FailMode.Allow : FailMode.Block };
         // Evaluating cases is not traffic: the audit logger never changes a decision, and its log must not fill with
         // test cases, so it is left out of the chain here.
-        config = config with { Policies = config.Policies with { Chain = config.Policies.Chain.Where(static id => !string.Equals(id, "audit-logger", StringComparison.OrdinalIgnoreCase)).ToArray() } };
+        config = config with { Policies = config.Policies with { Chain = config.Policies.Chain.Where(static id => !string.Equals(id, PolicyCatalog.AuditLogger, StringComparison.OrdinalIgnoreCase)).ToArray() } };
         var engine = PolicyEngine.Create(config, options);
         await using var disposeEngine = engine.ConfigureAwait(false);
         var textField = parseResult.GetRequiredValue(_textField);
