@@ -55,6 +55,10 @@ internal sealed partial class KtCommand : RootCommand
                 Output = console.Out,
                 Error = console.Error,
                 EnableDefaultExceptionHandler = false,
+
+                // The gateway handles SIGTERM/SIGINT itself and drains for up to its shutdown timeout; the stock
+                // handler would end the process two seconds after the signal.
+                ProcessTerminationTimeout = null,
             };
             return await parseResult.InvokeAsync(invocation, cancellationToken).ConfigureAwait(false);
         }

@@ -26,8 +26,8 @@ public sealed class GatewayRunOptionsTests : IDisposable
         Assert.Equal(16, settings.MaxConcurrency);
         Assert.Null(settings.ApiToken);
         Assert.Null(settings.Upstream);
-        Assert.Equal("Authorization", settings.UpstreamApiKeyHeader);
-        Assert.Equal("Bearer", settings.UpstreamApiKeyPrefix);
+        Assert.Null(settings.UpstreamApiKeyHeader);
+        Assert.Null(settings.UpstreamApiKeyPrefix);
         Assert.Null(settings.ApiUrl);
         Assert.Equal(TimeSpan.FromSeconds(30), settings.ShutdownTimeout);
         Assert.True(settings.WatchConfigFiles);

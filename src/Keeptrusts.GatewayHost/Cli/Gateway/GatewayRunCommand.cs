@@ -196,14 +196,14 @@ internal sealed class GatewayRunCommand : Command
             }
         }
 
-        var header = NonEmpty(parseResult.GetValue(_upstreamApiKeyHeader)) ?? NonEmpty(env(GatewayRunSettings.UpstreamApiKeyHeaderVariable)) ?? "Authorization";
-        if (!IsToken(header))
+        var header = NonEmpty(parseResult.GetValue(_upstreamApiKeyHeader)) ?? NonEmpty(env(GatewayRunSettings.UpstreamApiKeyHeaderVariable));
+        if (header is not null && !IsToken(header))
         {
             problems.Add($"the upstream api key header '{header}' is not a valid HTTP header name");
         }
 
-        var prefix = parseResult.GetValue(_upstreamApiKeyPrefix) ?? env(GatewayRunSettings.UpstreamApiKeyPrefixVariable) ?? "Bearer";
-        if (prefix.AsSpan().IndexOfAny('\r', '\n') >= 0)
+        var prefix = parseResult.GetValue(_upstreamApiKeyPrefix) ?? env(GatewayRunSettings.UpstreamApiKeyPrefixVariable);
+        if (prefix is not null && prefix.AsSpan().IndexOfAny('\r', '\n') >= 0)
         {
             problems.Add("the upstream api key prefix must be one line");
         }
@@ -239,7 +239,7 @@ internal sealed class GatewayRunCommand : Command
             Upstream = upstream,
             UpstreamApiKey = apiKey,
             UpstreamApiKeyHeader = header,
-            UpstreamApiKeyPrefix = prefix.Trim(),
+            UpstreamApiKeyPrefix = prefix?.Trim(),
             ApiUrl = apiUrl,
             ShutdownTimeout = TimeSpan.FromSeconds(parseResult.GetRequiredValue(_shutdownTimeout)),
             WatchConfigFiles = !parseResult.GetValue(_noWatch),

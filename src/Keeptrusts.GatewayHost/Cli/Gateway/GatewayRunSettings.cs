@@ -35,9 +35,11 @@ internal sealed record GatewayRunSettings
 
     public string? UpstreamApiKey { get; init; }
 
-    public string UpstreamApiKeyHeader { get; init; } = "Authorization";
+    /// <summary>The header that carries upstream credentials; <see langword="null"/> keeps each provider's own (<c>Authorization</c> for OpenAI-format targets).</summary>
+    public string? UpstreamApiKeyHeader { get; init; }
 
-    public string UpstreamApiKeyPrefix { get; init; } = "Bearer";
+    /// <summary>The prefix before the credential; <see langword="null"/> keeps each provider's own (<c>Bearer</c> for OpenAI-format targets).</summary>
+    public string? UpstreamApiKeyPrefix { get; init; }
 
     /// <summary>The control plane (<c>KEEPTRUSTS_API_URL</c>): decision events go to its <c>/v1/events</c>.</summary>
     public Uri? ApiUrl { get; init; }
@@ -58,7 +60,12 @@ internal sealed record GatewayRunSettings
         yield return $"api token: {Mask(ApiToken)}";
         if (Upstream is not null)
         {
-            yield return $"upstream override: {Upstream} (api key {Mask(UpstreamApiKey)}, header {UpstreamApiKeyHeader}, prefix {(UpstreamApiKeyPrefix.Length == 0 ? "(none)" : UpstreamApiKeyPrefix)})";
+            yield return $"upstream override: {Upstream.GetLeftPart(UriPartial.Path)} (api key {Mask(UpstreamApiKey)})";
+        }
+
+        if (UpstreamApiKeyHeader is not null || UpstreamApiKeyPrefix is not null)
+        {
+            yield return $"upstream credential header: {UpstreamApiKeyHeader ?? "Authorization"}: {(UpstreamApiKeyPrefix is null ? "Bearer" : UpstreamApiKeyPrefix.Length == 0 ? "(no prefix)" : UpstreamApiKeyPrefix)} <key>";
         }
 
         yield return $"control plane: {(ApiUrl is null ? "not set" : ApiUrl.GetLeftPart(UriPartial.Path))}";
