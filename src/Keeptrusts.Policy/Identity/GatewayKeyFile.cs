@@ -17,7 +17,7 @@ internal static partial class GatewayKeyFile
 
     /// <summary>Where a path of the configuration points, for findings about entries that came from it.</summary>
     public static SourceLocation LocationOf(PolicyConfig config, string path) =>
-        config.Root is { } root ? new LintContext(config, root, []).LocationOf(path) : SourceLocation.OfFile("<configuration>");
+        config.LocationOf(path);
 
     /// <summary>Resolves a relative path against the directory of the configuration file that set it.</summary>
     public static string ResolvePath(PolicyConfig config, string file)

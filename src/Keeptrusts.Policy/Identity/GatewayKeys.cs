@@ -78,12 +78,27 @@ public static class GatewayKeys
             return new GatewayKeyLoadResult { Diagnostics = diagnostics };
         }
 
+        var known = entries.Select(static e => e.Entry).ToArray();
         return new GatewayKeyLoadResult
         {
-            Resolver = new LocalGatewayKeyResolver(entries.Select(static e => e.Entry).ToArray()),
-            KeyCount = entries.Count,
+            Resolver = new LocalGatewayKeyResolver(known),
+            KeyCount = known.Length,
+            Fingerprint = Fingerprint(known),
             Diagnostics = diagnostics,
         };
+    }
+
+    /// <summary>A digest of every entry, so a changed key file makes a new configuration revision.</summary>
+    private static string Fingerprint(IReadOnlyList<GatewayKeyEntry> entries)
+    {
+        var text = new StringBuilder();
+        foreach (var entry in entries.OrderBy(static e => e.Sha256, StringComparer.Ordinal))
+        {
+            text.Append(entry.Id).Append('\0').Append(entry.Sha256).Append('\0').Append(entry.Owner).Append('\0')
+                .Append(entry.Team).Append('\0').AppendJoin(',', entry.Scopes).Append('\n');
+        }
+
+        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString())));
     }
 }
 
@@ -95,6 +110,9 @@ public sealed record GatewayKeyLoadResult
 
     /// <summary>How many keys the resolver knows.</summary>
     public int KeyCount { get; init; }
+
+    /// <summary>A digest of every known entry (hashes, owners, scopes): equal for equal key sets.</summary>
+    public string Fingerprint { get; init; } = string.Empty;
 
     /// <summary>Every finding, errors and warnings.</summary>
     public IReadOnlyList<ConfigDiagnostic> Diagnostics { get; init; } = [];
