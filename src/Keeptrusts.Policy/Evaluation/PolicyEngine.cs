@@ -2,6 +2,7 @@ using System.Text.Json;
 using Keeptrusts.Policy.Configuration;
 using Keeptrusts.Policy.Exchange;
 using Keeptrusts.Policy.Policies;
+using Keeptrusts.Policy.Policies.ModelAllowlist;
 
 namespace Keeptrusts.Policy.Evaluation;
 
@@ -123,6 +124,35 @@ public sealed class PolicyEngine : IAsyncDisposable
 
         var chain = new PolicyChain(policies, config, options.FailMode, options.TimeProvider);
         return new PolicyEngine(config, chain, sinks, options.FailMode, options.TimeProvider);
+    }
+
+    /// <summary>
+    /// Whether the enforced <c>model-allowlist</c> policy lets a request go to <paramref name="targetId"/> with
+    /// <paramref name="model"/>: the router's filter, so that routing and fallback never reach a target or model the
+    /// allowlist forbids. True when the chain has no such policy, when it is in monitor mode, or when the pack is disabled.
+    /// </summary>
+    /// <param name="targetId">A provider target id.</param>
+    /// <param name="model">The model the target would be asked for.</param>
+    /// <returns>Whether the pair is allowed.</returns>
+    public bool AllowsTarget(string targetId, string model)
+    {
+        ArgumentNullException.ThrowIfNull(targetId);
+        ArgumentNullException.ThrowIfNull(model);
+        if (Config.Pack is { Enabled: false })
+        {
+            return true;
+        }
+
+        foreach (var (policy, mode) in _chain.Policies)
+        {
+            if (mode == PolicyMode.Enforce && policy is ModelAllowlistPolicy allowlist
+                && allowlist.Decide(model, targetId).Decision == PolicyDecision.Block)
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     /// <summary>Starts an exchange: a request and, later, its response, sharing state such as spend reservations.</summary>
