@@ -1,6 +1,9 @@
 using Keeptrusts.Policy.Configuration;
 using Keeptrusts.Policy.Routing;
 using Keeptrusts.Providers.Credentials;
+using Keeptrusts.Providers.Echo;
+using Keeptrusts.Providers.Exec;
+using Keeptrusts.Providers.File;
 using Keeptrusts.Providers.Http;
 using Keeptrusts.Providers.Logging;
 using Keeptrusts.Providers.OpenAICompatible;
@@ -127,19 +130,13 @@ internal sealed class ProviderClientFactoryCore : IProviderClientFactory
         return new OpenAIProviderClient(settings);
     }
 
-    private UnavailableProviderClient CreateExec(ProviderTarget target, string commandLine, string source)
-    {
-        _ = commandLine;
-        return new UnavailableProviderClient($"target '{target.Id}': local commands ({source}) are not available yet", "not_available");
-    }
+    private ExecProviderClient CreateExec(ProviderTarget target, string commandLine, string source)
+        => ExecProviderClient.Create(target.Id, commandLine, source, _settings.WorkingDirectory, _settings.Time, _settings.MaxResponseBytes, _logger);
 
-    private static UnavailableProviderClient CreateFile(ProviderTarget target, string path)
-    {
-        _ = path;
-        return new UnavailableProviderClient($"target '{target.Id}': file targets are not available yet", "not_available");
-    }
+    private FileProviderClient CreateFile(ProviderTarget target, string path)
+        => FileProviderClient.Load(target.Id, path, _settings.WorkingDirectory, _settings.MaxResponseBytes, _settings.Time);
 
-    private static UnavailableProviderClient CreateEcho() => new("echo is not available yet", "not_available");
+    private EchoProviderClient CreateEcho() => new(_settings.Time);
 
     private static string CheckBaseUrl(string id, string baseUrl)
     {
