@@ -1,5 +1,6 @@
 using Keeptrusts.Policy.Configuration;
 using Keeptrusts.Policy.Routing;
+using Keeptrusts.Providers.Anthropic;
 using Keeptrusts.Providers.Credentials;
 using Keeptrusts.Providers.Echo;
 using Keeptrusts.Providers.Exec;
@@ -20,7 +21,6 @@ namespace Keeptrusts.Providers.Factory;
 internal sealed class ProviderClientFactoryCore : IProviderClientFactory
 {
     public const string VercelBaseUrl = "https://ai-gateway.vercel.sh/v1";
-    public const string AnthropicBaseUrl = "https://api.anthropic.com";
 
     private readonly FactorySettings _settings;
     private readonly IHttpClientSource _clients;
@@ -106,7 +106,7 @@ internal sealed class ProviderClientFactoryCore : IProviderClientFactory
         };
 
         var defaultBaseUrl = family.Equals(ProviderFamilies.Vercel, StringComparison.OrdinalIgnoreCase) ? VercelBaseUrl
-            : anthropic ? AnthropicBaseUrl
+            : anthropic ? AnthropicProviderClient.DefaultBaseUrl
             : OpenAIProviderClient.DefaultBaseUrl;
         var settings = new HttpTargetSettings
         {
@@ -122,12 +122,7 @@ internal sealed class ProviderClientFactoryCore : IProviderClientFactory
             Logger = _logger,
         };
 
-        if (anthropic)
-        {
-            return new UnavailableProviderClient($"target '{id}': the anthropic format is not available yet", "not_available");
-        }
-
-        return new OpenAIProviderClient(settings);
+        return anthropic ? new AnthropicProviderClient(settings) : new OpenAIProviderClient(settings);
     }
 
     private ExecProviderClient CreateExec(ProviderTarget target, string commandLine, string source)
