@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using Keeptrusts.AspNetCore.Admin;
 using Keeptrusts.AspNetCore.Telemetry;
 using Keeptrusts.Policy.Configuration;
