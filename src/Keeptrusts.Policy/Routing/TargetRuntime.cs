@@ -154,7 +154,7 @@ internal sealed class TargetRuntime
 
         lock (_gate)
         {
-            if (Interlocked.Read(ref _openUntilTicks) < attemptStarted.UtcTicks)
+            if (Interlocked.Read(ref _openUntilTicks) <= attemptStarted.UtcTicks)
             {
                 Interlocked.Exchange(ref _openUntilTicks, (now + _breakDuration).UtcTicks);
             }

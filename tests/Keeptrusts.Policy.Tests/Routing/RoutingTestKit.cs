@@ -93,11 +93,15 @@ internal static class Responses
     public static ValueTask<ProviderResponse> Fail(ProviderFailureKind kind, string targetId = "t") =>
         ValueTask.FromException<ProviderResponse>(new ProviderException(kind, targetId, "simulated " + kind));
 
-    /// <summary>Never answers; ends only when the attempt is cancelled (timeout, deadline, caller).</summary>
+    /// <summary>
+    /// Never answers; ends only when the attempt is cancelled (timeout, deadline, caller). Cancellation completes it
+    /// inline (unlike <c>Task.Delay</c>, whose cancelled continuations are posted), so the manual clock stays in step.
+    /// </summary>
     public static async ValueTask<ProviderResponse> Hang(CancellationToken cancellationToken)
     {
-        await Task.Delay(Timeout.InfiniteTimeSpan, cancellationToken).ConfigureAwait(false);
-        throw new InvalidOperationException("unreachable");
+        var never = new TaskCompletionSource<ProviderResponse>();
+        using var registration = cancellationToken.Register(() => never.TrySetCanceled(cancellationToken));
+        return await never.Task.ConfigureAwait(false);
     }
 
     /// <summary>Answers 200 after <paramref name="delay"/> of the given clock.</summary>
