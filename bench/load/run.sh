@@ -7,6 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 duration=${1:-15s}
+# LOAD_CHAIN="" measures the gateway with no policies, to split the cost between proxying and the chain.
+chain=${LOAD_CHAIN-prompt-injection, pii-detector, audit-logger}
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 
 if ! command -v wrk >/dev/null 2>&1; then
@@ -42,7 +44,7 @@ upstream_port=$(free_port)
 gateway_port=$(free_port)
 dotnet bench/load/FakeUpstream/bin/Release/net10.0/Keeptrusts.Load.FakeUpstream.dll "$upstream_port" >"$work/upstream.log" 2>&1 &
 pids+=($!)
-sed -e "s|@UPSTREAM@|http://127.0.0.1:$upstream_port|" -e "s|@AUDIT@|$work/audit/audit.jsonl|" bench/load/policy-config.yaml.in >"$work/policy-config.yaml"
+sed -e "s|@CHAIN@|$chain|" -e "s|@UPSTREAM@|http://127.0.0.1:$upstream_port|" -e "s|@AUDIT@|$work/audit/audit.jsonl|" bench/load/policy-config.yaml.in >"$work/policy-config.yaml"
 mkdir -p "$work/audit"
 dotnet src/Keeptrusts.GatewayHost/bin/Release/net10.0/kt.dll gateway run --policy-config "$work/policy-config.yaml" \
   --listen "127.0.0.1:$gateway_port" --max-concurrency 64 --no-watch >"$work/gateway.log" 2>&1 &
@@ -65,7 +67,7 @@ rps() { awk '/^Requests\/sec:/ { printf "%.0f", $2 }' "$work/$1.txt"; }
 errors() { awk '/Non-2xx|Socket errors/ { print }' "$work/$1.txt"; }
 
 echo
-echo "wrk --latency -d$duration, 1-4 KB chat bodies (bench/load/chat.lua), quickstart chain"
+echo "wrk --latency -d$duration, 1-4 KB chat bodies (bench/load/chat.lua), chain: [${chain}]"
 printf '%-6s %-9s %10s %10s %10s\n' conns "" "req/s" "p50 ms" "p99 ms"
 for connections in 1 32; do
   run "direct-$connections" "http://127.0.0.1:$upstream_port" "$connections"
