@@ -31,7 +31,14 @@ internal sealed class FakeHttpServer : IAsyncDisposable
         var server = new FakeHttpServer(app);
         app.Run(async context =>
         {
-            server.Requests.Enqueue((context.Request.Method, context.Request.Path.Value ?? string.Empty, context.Request.Headers));
+            // Kestrel reuses the header collection once the request ends: keep a copy.
+            var headers = new HeaderDictionary();
+            foreach (var (name, value) in context.Request.Headers)
+            {
+                headers[name] = value;
+            }
+
+            server.Requests.Enqueue((context.Request.Method, context.Request.Path.Value ?? string.Empty, headers));
             await handler(context);
         });
         await app.StartAsync().WaitAsync(TimeSpan.FromSeconds(30));

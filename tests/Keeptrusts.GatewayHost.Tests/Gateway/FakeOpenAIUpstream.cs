@@ -23,6 +23,9 @@ internal sealed class FakeOpenAIUpstream : IAsyncDisposable
 
     public Uri BaseUrl => _server.BaseUrl;
 
+    /// <summary>Every request received: method, path and headers.</summary>
+    public ConcurrentQueue<(string Method, string Path, IHeaderDictionary Headers)> Requests => _server.Requests;
+
     public static async Task<FakeOpenAIUpstream> StartAsync()
     {
         FakeOpenAIUpstream? upstream = null;
