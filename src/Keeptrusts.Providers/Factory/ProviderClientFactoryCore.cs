@@ -1,6 +1,10 @@
 using Keeptrusts.Policy.Configuration;
 using Keeptrusts.Policy.Routing;
+using Keeptrusts.Providers.Anthropic;
 using Keeptrusts.Providers.Credentials;
+using Keeptrusts.Providers.Echo;
+using Keeptrusts.Providers.Exec;
+using Keeptrusts.Providers.File;
 using Keeptrusts.Providers.Http;
 using Keeptrusts.Providers.Logging;
 using Keeptrusts.Providers.OpenAICompatible;
@@ -17,7 +21,6 @@ namespace Keeptrusts.Providers.Factory;
 internal sealed class ProviderClientFactoryCore : IProviderClientFactory
 {
     public const string VercelBaseUrl = "https://ai-gateway.vercel.sh/v1";
-    public const string AnthropicBaseUrl = "https://api.anthropic.com";
 
     private readonly FactorySettings _settings;
     private readonly IHttpClientSource _clients;
@@ -103,7 +106,7 @@ internal sealed class ProviderClientFactoryCore : IProviderClientFactory
         };
 
         var defaultBaseUrl = family.Equals(ProviderFamilies.Vercel, StringComparison.OrdinalIgnoreCase) ? VercelBaseUrl
-            : anthropic ? AnthropicBaseUrl
+            : anthropic ? AnthropicProviderClient.DefaultBaseUrl
             : OpenAIProviderClient.DefaultBaseUrl;
         var settings = new HttpTargetSettings
         {
@@ -119,27 +122,16 @@ internal sealed class ProviderClientFactoryCore : IProviderClientFactory
             Logger = _logger,
         };
 
-        if (anthropic)
-        {
-            return new UnavailableProviderClient($"target '{id}': the anthropic format is not available yet", "not_available");
-        }
-
-        return new OpenAIProviderClient(settings);
+        return anthropic ? new AnthropicProviderClient(settings) : new OpenAIProviderClient(settings);
     }
 
-    private UnavailableProviderClient CreateExec(ProviderTarget target, string commandLine, string source)
-    {
-        _ = commandLine;
-        return new UnavailableProviderClient($"target '{target.Id}': local commands ({source}) are not available yet", "not_available");
-    }
+    private ExecProviderClient CreateExec(ProviderTarget target, string commandLine, string source)
+        => ExecProviderClient.Create(target.Id, target.Provider.Trim(), commandLine, source, _settings.WorkingDirectory, _settings.Time, _settings.MaxResponseBytes, _logger);
 
-    private static UnavailableProviderClient CreateFile(ProviderTarget target, string path)
-    {
-        _ = path;
-        return new UnavailableProviderClient($"target '{target.Id}': file targets are not available yet", "not_available");
-    }
+    private FileProviderClient CreateFile(ProviderTarget target, string path)
+        => FileProviderClient.Load(target.Id, path, _settings.WorkingDirectory, _settings.MaxResponseBytes, _settings.Time);
 
-    private static UnavailableProviderClient CreateEcho() => new("echo is not available yet", "not_available");
+    private EchoProviderClient CreateEcho() => new(_settings.Time);
 
     private static string CheckBaseUrl(string id, string baseUrl)
     {

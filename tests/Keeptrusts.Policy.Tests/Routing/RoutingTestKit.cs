@@ -93,17 +93,33 @@ internal static class Responses
     public static ValueTask<ProviderResponse> Fail(ProviderFailureKind kind, string targetId = "t") =>
         ValueTask.FromException<ProviderResponse>(new ProviderException(kind, targetId, "simulated " + kind));
 
-    /// <summary>Never answers; ends only when the attempt is cancelled (timeout, deadline, caller).</summary>
+    /// <summary>
+    /// Never answers; ends only when the attempt is cancelled (timeout, deadline, caller). Cancellation completes it
+    /// inline (unlike <c>Task.Delay</c>, whose cancelled continuations are posted), so the manual clock stays in step.
+    /// </summary>
     public static async ValueTask<ProviderResponse> Hang(CancellationToken cancellationToken)
     {
-        await Task.Delay(Timeout.InfiniteTimeSpan, cancellationToken).ConfigureAwait(false);
-        throw new InvalidOperationException("unreachable");
+        var never = new TaskCompletionSource<ProviderResponse>();
+        using var registration = cancellationToken.Register(() => never.TrySetCanceled(cancellationToken));
+        return await never.Task.ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Waits on the clock. Both the timer and cancellation complete it inline (a cancelled <c>Task.Delay</c> posts its
+    /// continuation instead), so the manual clock stays in step with the code under test.
+    /// </summary>
+    public static async Task Sleep(TimeProvider time, TimeSpan delay, CancellationToken cancellationToken)
+    {
+        var done = new TaskCompletionSource();
+        using var timer = time.CreateTimer(static s => ((TaskCompletionSource)s!).TrySetResult(), done, delay, Timeout.InfiniteTimeSpan);
+        using var registration = cancellationToken.Register(() => done.TrySetCanceled(cancellationToken));
+        await done.Task.ConfigureAwait(false);
     }
 
     /// <summary>Answers 200 after <paramref name="delay"/> of the given clock.</summary>
     public static async ValueTask<ProviderResponse> After(TimeProvider time, TimeSpan delay, int status, CancellationToken cancellationToken)
     {
-        await Task.Delay(delay, time, cancellationToken).ConfigureAwait(false);
+        await Sleep(time, delay, cancellationToken).ConfigureAwait(false);
         return status is >= 200 and < 300 ? Ok() : Status(status);
     }
 
@@ -122,7 +138,7 @@ internal static class Responses
         {
             if (time is not null && delayEach is { } delay)
             {
-                await Task.Delay(delay, time, cancellationToken).ConfigureAwait(false);
+                await Sleep(time, delay, cancellationToken).ConfigureAwait(false);
             }
 
             cancellationToken.ThrowIfCancellationRequested();
