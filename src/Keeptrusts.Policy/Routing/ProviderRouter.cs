@@ -637,7 +637,11 @@ public sealed class ProviderRouter : IAsyncDisposable
         }
 
         // Keep the weight-0 tail in declared order: the swaps above may have disturbed it.
-        group[positive..].Sort();
+        if (group.Length - positive > 1)
+        {
+            group[positive..].Sort();
+        }
+
         for (var placed = 0; placed < positive - 1; placed++)
         {
             var draw = (long)(NextRandom() % (ulong)total);
@@ -677,6 +681,17 @@ public sealed class ProviderRouter : IAsyncDisposable
 
     private void DemoteUnhealthy(RouteCandidate[] candidates, Span<int> order)
     {
+        var allHealthy = true;
+        foreach (var candidate in candidates)
+        {
+            allHealthy &= candidate.Target.Healthy;
+        }
+
+        if (allHealthy)
+        {
+            return;
+        }
+
         var now = _time.GetUtcNow().UtcTicks;
         Span<int> behind = order.Length <= StackCandidates ? stackalloc int[order.Length] : new int[order.Length];
         int kept = 0, demoted = 0;

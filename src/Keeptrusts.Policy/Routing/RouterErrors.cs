@@ -1,5 +1,4 @@
-using System.Buffers;
-using System.Text.Json;
+using Keeptrusts.Policy.Evaluation;
 
 namespace Keeptrusts.Policy.Routing;
 
@@ -19,23 +18,7 @@ internal static class RouterErrors
     public static ProviderResponse Response(int status, string type, string code, string message, TimeSpan? retryAfter = null) =>
         new(status, Body(type, code, message), retryAfter: retryAfter);
 
-    public static byte[] Body(string type, string code, string message)
-    {
-        var buffer = new ArrayBufferWriter<byte>(128 + message.Length);
-        using (var json = new Utf8JsonWriter(buffer))
-        {
-            json.WriteStartObject();
-            json.WriteStartObject("error");
-            json.WriteString("message", message);
-            json.WriteString("type", type);
-            json.WriteNull("param");
-            json.WriteString("code", code);
-            json.WriteEndObject();
-            json.WriteEndObject();
-        }
-
-        return buffer.WrittenSpan.ToArray();
-    }
+    public static byte[] Body(string type, string code, string message) => OpenAIErrors.Create(message, type, code);
 
     /// <summary>A caller-supplied value, bounded, for a message.</summary>
     public static string Quote(string value) => value.Length <= MaxQuotedLength ? value : value[..MaxQuotedLength] + "…";

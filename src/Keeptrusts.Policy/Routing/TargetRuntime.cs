@@ -99,16 +99,8 @@ internal sealed class TargetRuntime
         _ => TargetBreakerState.Closed,
     };
 
-    public bool Healthy
-    {
-        get
-        {
-            lock (_gate)
-            {
-                return _healthy;
-            }
-        }
-    }
+    /// <summary>Whether the target is healthy; read without a lock (the selection step reads it per candidate).</summary>
+    public bool Healthy => Volatile.Read(ref _healthy);
 
     /// <summary>
     /// Whether the breaker keeps traffic away now: open and still inside its break duration, or half-open with its one
@@ -162,15 +154,10 @@ internal sealed class TargetRuntime
     }
 
     /// <summary>Whether the target goes in its strategy place (healthy, or on probation) rather than after every healthy one.</summary>
-    public bool IsPreferred(long timestamp)
-    {
-        lock (_gate)
-        {
-            // Without active probes, nothing else would ever send traffic to an unhealthy target: after a cool-down
-            // (health_check.interval_ms) it gets its place back, and one failure sends it back to the end.
-            return _healthy || (!_activeProbes && timestamp - _unhealthySince >= _passiveCooldownTicks);
-        }
-    }
+    public bool IsPreferred(long utcTicks) =>
+        // Without active probes, nothing else would ever send traffic to an unhealthy target: after a cool-down
+        // (health_check.interval_ms) it gets its place back, and one failure sends it back to the end.
+        Volatile.Read(ref _healthy) || (!_activeProbes && utcTicks - Interlocked.Read(ref _unhealthySince) >= _passiveCooldownTicks);
 
     /// <summary>Feeds health from real traffic (<paramref name="probe"/> false) or an active probe.</summary>
     public bool RecordHealth(bool success, bool probe)
@@ -187,7 +174,7 @@ internal sealed class TargetRuntime
                 // A real answer proves the target at once; probes need healthy_threshold in a row.
                 if (!_healthy && (!probe || _consecutiveSuccesses >= _healthyThreshold))
                 {
-                    _healthy = true;
+                    Volatile.Write(ref _healthy, true);
                 }
             }
             else
@@ -196,8 +183,8 @@ internal sealed class TargetRuntime
                 _consecutiveFailures++;
                 if (_consecutiveFailures >= _unhealthyThreshold)
                 {
-                    _healthy = false;
-                    _unhealthySince = now;
+                    Interlocked.Exchange(ref _unhealthySince, now);
+                    Volatile.Write(ref _healthy, false);
                 }
             }
 
@@ -259,7 +246,7 @@ internal sealed class TargetRuntime
             samples = new double[_latencyCount];
             Array.Copy(_latencies, samples, _latencyCount);
             ewma = _ewmaMs;
-            healthy = _healthy;
+            healthy = Healthy;
         }
 
         Array.Sort(samples);

@@ -104,10 +104,22 @@ internal static class Responses
         return await never.Task.ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Waits on the clock. Both the timer and cancellation complete it inline (a cancelled <c>Task.Delay</c> posts its
+    /// continuation instead), so the manual clock stays in step with the code under test.
+    /// </summary>
+    public static async Task Sleep(TimeProvider time, TimeSpan delay, CancellationToken cancellationToken)
+    {
+        var done = new TaskCompletionSource();
+        using var timer = time.CreateTimer(static s => ((TaskCompletionSource)s!).TrySetResult(), done, delay, Timeout.InfiniteTimeSpan);
+        using var registration = cancellationToken.Register(() => done.TrySetCanceled(cancellationToken));
+        await done.Task.ConfigureAwait(false);
+    }
+
     /// <summary>Answers 200 after <paramref name="delay"/> of the given clock.</summary>
     public static async ValueTask<ProviderResponse> After(TimeProvider time, TimeSpan delay, int status, CancellationToken cancellationToken)
     {
-        await Task.Delay(delay, time, cancellationToken).ConfigureAwait(false);
+        await Sleep(time, delay, cancellationToken).ConfigureAwait(false);
         return status is >= 200 and < 300 ? Ok() : Status(status);
     }
 
@@ -126,7 +138,7 @@ internal static class Responses
         {
             if (time is not null && delayEach is { } delay)
             {
-                await Task.Delay(delay, time, cancellationToken).ConfigureAwait(false);
+                await Sleep(time, delay, cancellationToken).ConfigureAwait(false);
             }
 
             cancellationToken.ThrowIfCancellationRequested();
