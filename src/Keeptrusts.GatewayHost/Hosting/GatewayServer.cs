@@ -30,13 +30,15 @@ internal sealed partial class GatewayServer : IAsyncDisposable
 
     private readonly WebApplication _app;
     private readonly ControlPlaneEventSink? _events;
+    private readonly HttpClient? _eventsHttp;
     private readonly ILogger _logger;
     private int _stopped;
 
-    private GatewayServer(WebApplication app, ControlPlaneEventSink? events, IReadOnlyList<Uri> addresses)
+    private GatewayServer(WebApplication app, ControlPlaneEventSink? events, HttpClient? eventsHttp, IReadOnlyList<Uri> addresses)
     {
         _app = app;
         _events = events;
+        _eventsHttp = eventsHttp;
         Addresses = addresses;
         _logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger<GatewayServer>();
         Runtime = app.Services.GetRequiredService<IKeeptrustsGatewayRuntime>();
@@ -65,10 +67,11 @@ internal sealed partial class GatewayServer : IAsyncDisposable
         builder.WebHost.UseKestrel(kestrel => ConfigureKestrel(kestrel, settings));
 
         ControlPlaneEventSink? events = null;
+        HttpClient? eventsHttp = null;
         if (settings.ApiUrl is { } apiUrl)
         {
-            var http = new HttpClient { Timeout = Timeout.InfiniteTimeSpan };
-            events = new ControlPlaneEventSink(new EventReportingOptions { ApiUrl = apiUrl, Token = settings.ApiToken }, http, time, logs.CreateLogger(typeof(ControlPlaneEventSink).FullName!));
+            eventsHttp = new HttpClient { Timeout = Timeout.InfiniteTimeSpan };
+            events = new ControlPlaneEventSink(new EventReportingOptions { ApiUrl = apiUrl, Token = settings.ApiToken }, eventsHttp, time, logs.CreateLogger(typeof(ControlPlaneEventSink).FullName!));
         }
 
         builder.Services.AddKeeptrustsGateway(options =>
@@ -116,11 +119,12 @@ internal sealed partial class GatewayServer : IAsyncDisposable
                 await events.DisposeAsync().ConfigureAwait(false);
             }
 
+            eventsHttp?.Dispose();
             throw;
         }
 
         var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.Select(static a => new Uri(a)).ToList() ?? [];
-        return new GatewayServer(app, events, addresses);
+        return new GatewayServer(app, events, eventsHttp, addresses);
     }
 
     /// <summary>Reloads the configuration files (SIGHUP). The runtime logs the outcome; a failed reload keeps the running configuration.</summary>
@@ -156,6 +160,7 @@ internal sealed partial class GatewayServer : IAsyncDisposable
             await _events.DisposeAsync().ConfigureAwait(false);
         }
 
+        _eventsHttp?.Dispose();
         GatewayLog.Stopped(_logger);
     }
 

@@ -45,10 +45,27 @@ internal sealed class ValkeyConnectionPool : IAsyncDisposable
         ValkeyConnection? connection = null;
         try
         {
-            if (!_idle.TryPop(out connection))
+            // An idle connection may have been closed by the server (its idle timeout) or a load balancer since its
+            // last use: if it fails, the command is sent once more on a fresh connection before anything is reported.
+            while (_idle.TryPop(out var pooled))
             {
-                using var connectTimeout = new CancellationTokenSource(_connectTimeout, _time);
-                using var connectLinked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, connectTimeout.Token);
+                connection = pooled;
+                try
+                {
+                    var reply = await ExecuteOnAsync(pooled, command, linked.Token, cancellationToken).ConfigureAwait(false);
+                    Return(ref connection);
+                    return reply;
+                }
+                catch (IOException) when (!linked.IsCancellationRequested)
+                {
+                    connection = null;
+                    await pooled.DisposeAsync().ConfigureAwait(false);
+                }
+            }
+
+            using (var connectTimeout = new CancellationTokenSource(_connectTimeout, _time))
+            using (var connectLinked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, connectTimeout.Token))
+            {
                 try
                 {
                     connection = await ValkeyConnection.OpenAsync(_endpoint, connectLinked.Token).ConfigureAwait(false);
@@ -59,23 +76,9 @@ internal sealed class ValkeyConnectionPool : IAsyncDisposable
                 }
             }
 
-            RespReply reply;
-            try
-            {
-                reply = await connection.ExecuteAsync(command, linked.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-            {
-                throw new TimeoutException($"{_endpoint} did not answer within {_commandTimeout.TotalMilliseconds:0} ms");
-            }
-
-            if (Volatile.Read(ref _disposed) == 0)
-            {
-                _idle.Push(connection);
-                connection = null;
-            }
-
-            return reply;
+            var fresh = await ExecuteOnAsync(connection, command, linked.Token, cancellationToken).ConfigureAwait(false);
+            Return(ref connection);
+            return fresh;
         }
         finally
         {
@@ -85,6 +88,28 @@ internal sealed class ValkeyConnectionPool : IAsyncDisposable
             }
 
             _slots.Release();
+        }
+    }
+
+    private async ValueTask<RespReply> ExecuteOnAsync(ValkeyConnection connection, ReadOnlyMemory<byte> command, CancellationToken timeout, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await connection.ExecuteAsync(command, timeout).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new TimeoutException($"{_endpoint} did not answer within {_commandTimeout.TotalMilliseconds:0} ms");
+        }
+    }
+
+    /// <summary>Puts a connection that just worked back in the pool (unless the pool is closing) and clears the caller's reference.</summary>
+    private void Return(ref ValkeyConnection? connection)
+    {
+        if (connection is not null && Volatile.Read(ref _disposed) == 0)
+        {
+            _idle.Push(connection);
+            connection = null;
         }
     }
 

@@ -66,6 +66,24 @@ public sealed class ValkeyRateLimiterTests(ValkeyServer valkey)
     }
 
     [Fact]
+    public async Task A_pooled_connection_the_server_closed_is_replaced_without_an_outage()
+    {
+        var events = new List<RateLimitBackendEvent>();
+        await using var limiter = Create(Config(limit: 10), valkey.Url, events);
+        var bucket = NewBucket();
+        await limiter.AcquireAsync(bucket, CancellationToken.None).AsTask().WaitAsync(Bound);
+
+        // Closes every other client connection, as a server idle timeout would: the pooled one is now dead.
+        var killed = await valkey.CommandAsync("CLIENT", "KILL", "TYPE", "normal");
+        var second = await limiter.AcquireAsync(bucket, CancellationToken.None).AsTask().WaitAsync(Bound);
+
+        Assert.True(killed.Integer >= 1, killed.ToString());
+        Assert.Empty(events);
+        Assert.Equal(8, second.Remaining);
+        Assert.Equal("2", (await valkey.CommandAsync("GET", RequestRateLimiter.KeyPrefix + bucket)).Text);
+    }
+
+    [Fact]
     public async Task A_user_with_a_password_and_a_database_is_used()
     {
         var user = "kt-test-" + Guid.NewGuid().ToString("N")[..8];
