@@ -31,7 +31,7 @@ internal sealed class DoctorCommand : Command
 
     private readonly Option<double> _timeout = new("--timeout")
     {
-        Description = "Seconds each network check may take. Default 3.",
+        Description = "Seconds each network check may take.",
         HelpName = "seconds",
         DefaultValueFactory = static _ => 3,
     };

@@ -36,7 +36,7 @@ internal sealed class GatewayRunCommand : Command
 
     private readonly Option<string> _failMode = new("--fail-mode")
     {
-        Description = "Behavior on policy error: block (default) or allow.",
+        Description = "Behavior on policy error: block or allow.",
         HelpName = "block|allow",
         DefaultValueFactory = static _ => "block",
     };
@@ -79,7 +79,7 @@ internal sealed class GatewayRunCommand : Command
 
     private readonly Option<int> _shutdownTimeout = new("--shutdown-timeout")
     {
-        Description = "Seconds a shutdown waits for in-flight requests to finish. Default 30.",
+        Description = "Seconds a shutdown waits for in-flight requests to finish.",
         HelpName = "seconds",
         DefaultValueFactory = static _ => 30,
     };
