@@ -23,8 +23,15 @@ internal sealed class LineLoggerProvider(TextWriter output, TimeProvider time) :
     {
         lock (_gate)
         {
-            output.WriteLine(line);
-            output.Flush();
+            try
+            {
+                output.WriteLine(line);
+                output.Flush();
+            }
+            catch (Exception ex) when (ex is IOException or ObjectDisposedException)
+            {
+                // Standard output closed (a pipe whose reader went away): logging must never take the gateway down.
+            }
         }
     }
 

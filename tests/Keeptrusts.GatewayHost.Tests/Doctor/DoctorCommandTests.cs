@@ -148,22 +148,26 @@ public sealed class DoctorCommandTests : IDisposable
     }
 
     [Fact]
-    public async Task A_store_reference_needs_the_control_plane()
+    public async Task A_store_reference_fails_because_the_gateway_would_refuse_it()
     {
         var config = _dir.Write("policy-config.yaml", """
             pack: { name: doctor, version: 0.1.0 }
             providers:
               targets:
                 - id: primary
-                  provider: echo
+                  provider: openai
+                  base_url: http://127.0.0.1:9
                   secret_key_ref: { store: OPENAI_API_KEY }
             """);
 
-        var json = await DoctorJsonAsync([], "-c", config);
+        var json = await DoctorJsonAsync(new() { ["KEEPTRUSTS_API_URL"] = $"http://127.0.0.1:{Ports.Unused()}", ["KEEPTRUSTS_GATEWAY_TOKEN"] = "kt_gw_x" }, "-c", config);
+        var run = await KtWithEnvironment.RunAsync(_dir.Path, new Dictionary<string, string>(), "gateway", "run", "-c", config, "--listen", "127.0.0.1:0");
 
         var credentials = Check(json, "credentials");
         Assert.Equal("fail", credentials.GetProperty("status").GetString());
-        Assert.Contains("set KEEPTRUSTS_API_URL and KEEPTRUSTS_GATEWAY_TOKEN", credentials.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Contains("use secret_key_ref.env", credentials.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Equal(ExitCodes.Findings, run.ExitCode);
+        Assert.Contains("secret_key_ref.store", run.Error, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -108,6 +108,11 @@ internal sealed class DoctorChecks
     private DoctorCheck Credentials(ProviderTarget target)
     {
         const string Name = "credentials";
+        if (IsLocal(target.Provider))
+        {
+            return DoctorCheck.Ok(Name, "no credential needed", target.Id);
+        }
+
         switch (target.SecretKeyRef)
         {
             case { Env: { Length: > 0 } variable }:
@@ -115,14 +120,11 @@ internal sealed class DoctorChecks
                     ? DoctorCheck.Fail(Name, $"{variable} is not set (secret_key_ref.env)", target.Id)
                     : DoctorCheck.Ok(Name, $"{variable} is set", target.Id);
             case { Store: { Length: > 0 } store }:
-                if (Env(GatewayRunSettings.ApiUrlVariable) is null || Env(GatewayRunSettings.GatewayTokenVariable) is null)
-                {
-                    return DoctorCheck.Fail(Name, $"secret_key_ref.store {store} is resolved through the control plane: set {GatewayRunSettings.ApiUrlVariable} and {GatewayRunSettings.GatewayTokenVariable}", target.Id);
-                }
-
-                return DoctorCheck.Ok(Name, $"secret_key_ref.store {store} is resolved through the control plane at startup", target.Id);
+                // kt gateway run refuses such a target at start: resolving config variables through the control
+                // plane is not part of this gateway yet.
+                return DoctorCheck.Fail(Name, $"secret_key_ref.store {store} cannot be resolved by this gateway (no config-variable resolution through the control plane yet); use secret_key_ref.env", target.Id);
             default:
-                return NeedsNetwork(target) && !IsLocal(target.Provider)
+                return NeedsNetwork(target)
                     ? DoctorCheck.Warn(Name, "no secret_key_ref: requests go upstream without a credential", target.Id)
                     : DoctorCheck.Ok(Name, "no credential needed", target.Id);
         }
