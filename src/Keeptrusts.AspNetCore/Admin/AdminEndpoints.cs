@@ -25,7 +25,13 @@ internal sealed class AdminEndpoints(GatewayRuntime runtime, ILogger<AdminEndpoi
 
     private readonly byte[]? _tokenHash = runtime.Options.AdminToken is { } token ? SHA256.HashData(Encoding.UTF8.GetBytes(token)) : null;
 
-    public async Task GetConfigAsync(HttpContext http)
+    public Task GetConfigAsync(HttpContext http) => EndpointGuard.RunAsync(http, logger, ConfigAsync);
+
+    public Task ReloadAsync(HttpContext http) => EndpointGuard.RunAsync(http, logger, ReloadCoreAsync);
+
+    public Task GetProviderMetricsAsync(HttpContext http) => EndpointGuard.RunAsync(http, logger, MetricsAsync);
+
+    private async Task ConfigAsync(HttpContext http)
     {
         if (!await AuthorizeAsync(http).ConfigureAwait(false))
         {
@@ -49,7 +55,7 @@ internal sealed class AdminEndpoints(GatewayRuntime runtime, ILogger<AdminEndpoi
         }).ConfigureAwait(false);
     }
 
-    public async Task ReloadAsync(HttpContext http)
+    private async Task ReloadCoreAsync(HttpContext http)
     {
         if (!await AuthorizeAsync(http).ConfigureAwait(false))
         {
@@ -93,7 +99,7 @@ internal sealed class AdminEndpoints(GatewayRuntime runtime, ILogger<AdminEndpoi
         }).ConfigureAwait(false);
     }
 
-    public async Task GetProviderMetricsAsync(HttpContext http)
+    private async Task MetricsAsync(HttpContext http)
     {
         if (!await AuthorizeAsync(http).ConfigureAwait(false))
         {

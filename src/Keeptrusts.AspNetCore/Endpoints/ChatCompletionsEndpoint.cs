@@ -94,7 +94,10 @@ internal sealed class ChatCompletionsEndpoint(GatewayRuntime runtime, GatewayMet
 
         if (!http.Response.HasStarted)
         {
+            // Clearing drops the headers set so far; the request id is what the caller needs to report the failure.
+            var requestId = http.Response.Headers[GatewayHeaders.RequestId];
             http.Response.Clear();
+            http.Response.Headers[GatewayHeaders.RequestId] = requestId;
             await OpenAIErrorWriter.WriteAsync(http, status, message, code).ConfigureAwait(false);
             return;
         }

@@ -2,6 +2,7 @@ using Keeptrusts.AspNetCore.Http;
 using Keeptrusts.AspNetCore.Runtime;
 using Keeptrusts.Policy.Routing;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
 
 namespace Keeptrusts.AspNetCore.Endpoints;
 
@@ -10,9 +11,11 @@ namespace Keeptrusts.AspNetCore.Endpoints;
 /// or unhealthy), <c>unhealthy</c> when none can; 200 for the first two, 503 for the last. Open to everyone: it names
 /// targets and states, never configuration values.
 /// </summary>
-internal sealed class HealthEndpoint(GatewayRuntime runtime)
+internal sealed class HealthEndpoint(GatewayRuntime runtime, ILogger<HealthEndpoint> logger)
 {
-    public async Task HandleAsync(HttpContext http)
+    public Task HandleAsync(HttpContext http) => EndpointGuard.RunAsync(http, logger, ReportAsync);
+
+    private async Task ReportAsync(HttpContext http)
     {
         using var lease = runtime.Acquire();
         var snapshot = lease.Snapshot;

@@ -1,6 +1,7 @@
 using Keeptrusts.AspNetCore.Http;
 using Keeptrusts.AspNetCore.Runtime;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
 
 namespace Keeptrusts.AspNetCore.Endpoints;
 
@@ -8,9 +9,11 @@ namespace Keeptrusts.AspNetCore.Endpoints;
 /// <c>GET /v1/models</c>: the models the targets declare that policy allows, in OpenAI's list shape, with the target id
 /// as <c>owned_by</c>. Callers are identified as for chat completions.
 /// </summary>
-internal sealed class ModelsEndpoint(GatewayRuntime runtime)
+internal sealed class ModelsEndpoint(GatewayRuntime runtime, ILogger<ModelsEndpoint> logger)
 {
-    public async Task HandleAsync(HttpContext http)
+    public Task HandleAsync(HttpContext http) => EndpointGuard.RunAsync(http, logger, ListAsync);
+
+    private async Task ListAsync(HttpContext http)
     {
         using var lease = runtime.Acquire();
         var snapshot = lease.Snapshot;
