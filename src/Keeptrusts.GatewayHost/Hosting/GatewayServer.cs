@@ -177,11 +177,11 @@ internal sealed partial class GatewayServer : IAsyncDisposable
         limits.MaxRequestHeaderCount = MaxRequestHeaderCount;
         limits.MaxRequestHeadersTotalSize = MaxRequestHeadersTotalSize;
         limits.MaxRequestLineSize = 8 * 1024;
-        limits.RequestHeadersTimeout = TimeSpan.FromSeconds(10);
+        limits.RequestHeadersTimeout = settings.RequestHeadersTimeout;
 
-        // A body trickling in slower than 1 KiB/s after a 5 s grace period is cut off, so a slow upload of a huge
+        // A body trickling in slower than 1 KiB/s after the grace period (5 s) is cut off, so a slow upload of a huge
         // body cannot hold a connection (and a concurrency slot) for hours.
-        limits.MinRequestBodyDataRate = new MinDataRate(bytesPerSecond: 1024, gracePeriod: TimeSpan.FromSeconds(5));
+        limits.MinRequestBodyDataRate = new MinDataRate(bytesPerSecond: 1024, gracePeriod: settings.BodyDataRateGracePeriod);
         limits.MinResponseDataRate = new MinDataRate(bytesPerSecond: 240, gracePeriod: TimeSpan.FromSeconds(10));
         limits.Http2.MaxRequestHeaderFieldSize = 16 * 1024;
 

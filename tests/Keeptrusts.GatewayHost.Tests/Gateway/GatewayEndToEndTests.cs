@@ -137,6 +137,16 @@ public sealed class GatewayEndToEndTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Headers_that_never_finish_get_408_and_the_gateway_keeps_serving()
+    {
+        // Half a request line and one header, then silence: a slowloris client.
+        var answer = await _gateway.RawAsync("POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\nX-Slow: 1\r\n"u8.ToArray());
+
+        Assert.StartsWith("HTTP/1.1 408", answer, StringComparison.Ordinal);
+        await _gateway.AssertStillServingAsync();
+    }
+
+    [Fact]
     public async Task Health_reports_the_running_revision()
     {
         using var response = await _gateway.Http.GetAsync("/health");

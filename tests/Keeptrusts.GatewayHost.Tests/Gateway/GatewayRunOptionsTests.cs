@@ -225,6 +225,20 @@ public sealed class GatewayRunOptionsTests : IDisposable
     }
 
     [Fact]
+    public async Task A_port_in_use_is_one_line_and_exit_2()
+    {
+        var config = _dir.Write("policy-config.yaml", "pack: { name: busy, version: 0.1.0 }\nproviders:\n  targets:\n    - id: echo\n      provider: echo\n");
+        using var busy = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        busy.Start();
+        var port = ((System.Net.IPEndPoint)busy.LocalEndpoint).Port;
+
+        var run = await KtWithEnvironment.RunAsync(_dir.Path, NoEnvironment, "gateway", "run", "-c", config, "--listen", $"127.0.0.1:{port}");
+
+        Assert.Equal(ExitCodes.UsageOrIo, run.ExitCode);
+        Assert.Equal($"kt: error: cannot listen on 127.0.0.1:{port}: the address is already in use (another gateway?); choose another with --listen", run.ErrorLines[^1]);
+    }
+
+    [Fact]
     public void The_description_masks_every_secret()
     {
         var settings = new GatewayRunSettings

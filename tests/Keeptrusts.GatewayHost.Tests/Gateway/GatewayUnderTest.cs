@@ -82,6 +82,10 @@ internal sealed class GatewayUnderTest : IAsyncDisposable
             ConfigFiles = [configPath],
             WatchConfigFiles = false,
             ShutdownTimeout = TimeSpan.FromSeconds(20),
+
+            // Shorter than in production (10 s, 5 s) so the tests of stalled clients finish quickly.
+            RequestHeadersTimeout = TimeSpan.FromSeconds(2),
+            BodyDataRateGracePeriod = TimeSpan.FromSeconds(2),
         };
         settings = adjust?.Invoke(settings) ?? settings;
         var log = new StringWriter();

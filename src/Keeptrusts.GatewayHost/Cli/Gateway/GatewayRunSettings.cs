@@ -47,6 +47,12 @@ internal sealed record GatewayRunSettings
     /// <summary>How long a shutdown waits for in-flight requests before cutting them off.</summary>
     public TimeSpan ShutdownTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>How long a client may take to send its request headers before it gets 408. Not a flag; tests shorten it.</summary>
+    public TimeSpan RequestHeadersTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How long a request body may arrive below the minimum data rate before the connection is cut (more than 1 s). Not a flag; tests shorten it.</summary>
+    public TimeSpan BodyDataRateGracePeriod { get; init; } = TimeSpan.FromSeconds(5);
+
     /// <summary>Whether configuration files are watched and reloaded when they change.</summary>
     public bool WatchConfigFiles { get; init; } = true;
 

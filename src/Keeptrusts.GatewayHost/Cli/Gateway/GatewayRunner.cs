@@ -3,6 +3,7 @@ using Keeptrusts.GatewayHost.Cli.Policy.Lint;
 using Keeptrusts.GatewayHost.Hosting;
 using Keeptrusts.Policy.Configuration;
 using Keeptrusts.Policy.Diagnostics;
+using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Logging;
 
 namespace Keeptrusts.GatewayHost.Cli.Gateway;
@@ -41,9 +42,12 @@ internal static class GatewayRunner
             await console.Error.WriteLineAsync("kt: error: the gateway did not start: fix the errors above (kt policy lint reports the same)").ConfigureAwait(false);
             return ExitCodes.Findings;
         }
-        catch (IOException ex)
+        catch (Exception ex) when (ex is IOException or AddressInUseException)
         {
-            await console.Error.WriteLineAsync(KtCommand.OneLine($"kt: error: cannot listen on {settings.Listen}: {ex.Message}")).ConfigureAwait(false);
+            var reason = ex is AddressInUseException || ex.InnerException is AddressInUseException
+                ? "the address is already in use (another gateway?); choose another with --listen"
+                : ex.Message;
+            await console.Error.WriteLineAsync(KtCommand.OneLine($"kt: error: cannot listen on {settings.Listen}: {reason}")).ConfigureAwait(false);
             return ExitCodes.UsageOrIo;
         }
 
