@@ -95,6 +95,23 @@ public sealed partial class GatewayProcessTests : IAsyncLifetime
         Assert.Contains("api token: set", kt.Output, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Upstream_gives_a_configuration_without_targets_one_target()
+    {
+        var config = _dir.Write("policy-config.yaml", "pack: { name: policies-only, version: 0.1.0 }\npolicies: { chain: [pii-detector] }\npolicy: { pii-detector: { action: redact } }\n");
+        await using var kt = KtProcess.Start(_dir.Path, "gateway", "run", "--policy-config", config, "--listen", "127.0.0.1:0", "--upstream", _upstream.BaseUrl.ToString());
+        var http = await kt.WaitUntilListeningAsync();
+
+        using var response = await http.PostAsync("/v1/chat/completions", new StringContent(GatewayUnderTest.ChatBody("mail bob@example.com"), Encoding.UTF8, "application/json"));
+        kt.Signal(SigTerm);
+        await kt.WaitForExitAsync();
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.DoesNotContain("bob@example.com", Assert.Single(_upstream.Prompts), StringComparison.Ordinal);
+        Assert.Contains("targets: upstream (openai)", kt.Output, StringComparison.Ordinal);
+        Assert.Contains("--upstream is set", kt.Output, StringComparison.Ordinal);
+    }
+
     private string WriteConfig(string version) =>
         _dir.Write("policy-config.yaml", GatewayUnderTest.QuickstartChain(_upstream.BaseUrl, Path.Combine(_dir.Path, "audit.jsonl"), version));
 

@@ -22,6 +22,8 @@ internal static class GatewayRunner
             return failed;
         }
 
+        using var upstreamLayer = UpstreamLayer.For(settings, config!);
+        settings = upstreamLayer?.Apply(settings) ?? settings;
         using var logs = new LineLoggerProvider(console.Out, TimeProvider.System);
         var logger = logs.CreateLogger(typeof(GatewayRunner).FullName!);
         if (settings.Upstream is { } upstream)
@@ -123,6 +125,50 @@ internal static class GatewayRunner
         catch (ObjectDisposedException)
         {
             // A SIGHUP that arrives while stopping has nothing left to reload.
+        }
+    }
+
+    /// <summary>
+    /// With <c>--upstream</c> and a configuration that declares no targets, one more layer adds the target
+    /// <c>upstream</c> (OpenAI-compatible, at the override URL), so policies-only configurations work with the
+    /// override. The layer is a file in a private temporary directory, removed when the gateway stops.
+    /// </summary>
+    private sealed class UpstreamLayer : IDisposable
+    {
+        private readonly string _directory;
+
+        private UpstreamLayer(string directory, string file)
+        {
+            _directory = directory;
+            File = file;
+        }
+
+        public string File { get; }
+
+        public static UpstreamLayer? For(GatewayRunSettings settings, PolicyConfig config)
+        {
+            if (settings.Upstream is not { } upstream || config.Providers.Targets.Count > 0)
+            {
+                return null;
+            }
+
+            var directory = Directory.CreateTempSubdirectory("kt-upstream-").FullName;
+            var file = Path.Combine(directory, "upstream-override.yaml");
+            System.IO.File.WriteAllText(file, $"providers:\n  targets:\n    - id: upstream\n      provider: openai\n      base_url: \"{upstream.AbsoluteUri.TrimEnd('/')}\"\n");
+            return new UpstreamLayer(directory, file);
+        }
+
+        public GatewayRunSettings Apply(GatewayRunSettings settings) => settings with { ConfigFiles = [.. settings.ConfigFiles, File] };
+
+        public void Dispose()
+        {
+            try
+            {
+                Directory.Delete(_directory, recursive: true);
+            }
+            catch (IOException)
+            {
+            }
         }
     }
 }
