@@ -20,6 +20,8 @@ public sealed class ProviderRouter : IAsyncDisposable
     /// <summary>Candidates the selection step orders on the stack; larger plans rent an array.</summary>
     private const int StackCandidates = 32;
 
+    private const int NotImplemented = 501;
+
     /// <summary>Marks a candidate this request will not retry (its Retry-After was longer than the router waits).</summary>
     private const long Excluded = long.MaxValue;
 
@@ -293,6 +295,7 @@ public sealed class ProviderRouter : IAsyncDisposable
         var skippedOpen = false;
         var deadlineHit = false;
         string? stopReason = null;
+        (RouteCandidate Candidate, byte[] Body)? notImplemented = null;
 
         while (attempts.Count < maxAttempts)
         {
@@ -399,6 +402,15 @@ public sealed class ProviderRouter : IAsyncDisposable
             Append(story, candidate.Target.Id, scope.Detail);
             lastFailure = scope.Kind;
             lastRetryAfter = scope.RetryAfter;
+
+            // 501 is permanent (an adapter family without its runner, a feature the upstream lacks): fall back, but do
+            // not retry that target, and if nothing else answers, the caller gets the 501 as the target said it.
+            notImplemented = scope.StatusCode == NotImplemented ? (candidate, scope.Response!.Body.ToArray()) : null;
+            if (notImplemented is not null)
+            {
+                notBefore[pick] = Excluded;
+            }
+
             await scope.DisposeAsync().ConfigureAwait(false);
             if (scope.DeadlinePassed)
             {
@@ -425,6 +437,12 @@ public sealed class ProviderRouter : IAsyncDisposable
         {
             var reason = stopReason ?? $"the overall deadline of {_fallback.OverallTimeoutMs} ms passed";
             return Finish(Synthesize(504, "server_error", RouterErrors.UpstreamTimeout, Message(reason, story), null), attempts);
+        }
+
+        if (notImplemented is var (target, answer))
+        {
+            _instruments.Requests.Add(1, Tag(target.Target), new KeyValuePair<string, object?>("status", NotImplemented));
+            return new RouteResult(new ProviderResponse(NotImplemented, answer), target.Target.Id, target.Model, attempts, synthesized: false);
         }
 
         if (lastFailure is { } failure)

@@ -128,6 +128,27 @@ public class RouteFallbackTests
     }
 
     [Fact]
+    public async Task A_501_falls_back_but_is_never_retried_and_reaches_the_caller_when_nothing_else_answers()
+    {
+        _clients["a"].OnSend = static (_, _) => Responses.Answer(501);
+        await using var router = Routers.Create(Routers.Config(2), _clients, _time);
+
+        await using (var fallback = await Routers.Send(router, _time))
+        {
+            Assert.Equal("b", fallback.TargetId);
+        }
+
+        _clients.Calls.Clear();
+        await using var pinned = await Routers.Send(router, _time, router.Plan("gpt-4o", pinnedTarget: "a"));
+
+        Assert.Equal(["a"], _clients.Calls);
+        Assert.Equal(501, pinned.Response.StatusCode);
+        Assert.False(pinned.IsSynthesized);
+        Assert.Equal("a", pinned.TargetId);
+        Assert.Equal("s501", Responses.Error(pinned.Response).Code);
+    }
+
+    [Fact]
     public async Task With_fewer_targets_than_attempts_the_order_starts_again_after_backoff()
     {
         _clients["a"].OnSend = Sequence(500, 500, 200);
