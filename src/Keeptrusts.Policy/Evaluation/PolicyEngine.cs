@@ -23,6 +23,13 @@ public sealed class PolicyEngineOptions
 
     /// <summary>Creates HTTP clients for policies that call out. Default: one shared <see cref="HttpClient"/>.</summary>
     public Func<HttpClient>? HttpClientFactory { get; set; }
+
+    /// <summary>
+    /// When set, policies that write files (the audit log) accept records at once but start writing only when this
+    /// task completes. Set it when the engine replaces another one that writes the same files, and complete it once
+    /// the old engine is disposed: the files are then never open twice and the hash chain continues in order.
+    /// </summary>
+    public Task? WritesStartAfter { get; set; }
 }
 
 /// <summary>The outcome of evaluating one phase of an exchange.</summary>
@@ -94,6 +101,7 @@ public sealed class PolicyEngine : IAsyncDisposable
             Time = options.TimeProvider,
             SpendStore = options.SpendStore ?? new InMemorySpendStore(),
             HttpClientFactory = options.HttpClientFactory ?? (static () => SharedHttpClient.Value),
+            WritesStartAfter = options.WritesStartAfter,
         };
 
         var policies = new List<(IChainPolicy, PolicyMode)>();
