@@ -141,7 +141,7 @@ internal sealed class ChatCompletionsEndpoint(GatewayRuntime runtime, GatewayMet
             var readable = ChatRequestProbe.TryRead(body.Memory.Span, out var model, out var stream);
             if (readable)
             {
-                plan = snapshot.Router.Plan(model, pinnedTarget, pinnedModel, snapshot.Engine.AllowsTarget);
+                plan = snapshot.Router.Plan(model, pinnedTarget, pinnedModel, snapshot.AllowsTarget);
                 if (plan.Error is { } planError)
                 {
                     await RefuseAsync(http, requestId, outcome, StatusCodes.Status400BadRequest, planError, plan.ErrorCode ?? "invalid_route", PlanParam(plan.ErrorCode, pinnedModel)).ConfigureAwait(false);

@@ -212,7 +212,18 @@ internal sealed class GatewayRuntime : IKeeptrustsGatewayRuntime, IAsyncDisposab
 
         // The audit log of this revision starts writing only once the previous revision has closed the same file.
         engineOptions.WritesStartAfter = previous?.Closed;
-        var engine = PolicyEngine.Create(config, engineOptions);
+        PolicyEngine engine;
+        try
+        {
+            engine = PolicyEngine.Create(config, engineOptions);
+        }
+        catch (InvalidOperationException ex)
+        {
+            // Lint refuses what the engine cannot build; this only guards against the two disagreeing.
+            identity.Dispose();
+            _ = router.DisposeAsync().AsTask();
+            return (null, [.. diagnostics, new ConfigDiagnostic("KT2101", DiagnosticSeverity.Error, ex.Message, config.LocationOf("policies.chain"), "policies.chain")]);
+        }
 
         var snapshot = new GatewaySnapshot(config, engine, router, identity, revision, _options.TimeProvider.GetUtcNow(), diagnostics, keys.KeyCount, ReleaseAsync);
         return (snapshot, diagnostics);

@@ -30,6 +30,7 @@ public sealed class GatewaySnapshot
         LoadedAt = loadedAt;
         Diagnostics = diagnostics;
         GatewayKeyCount = gatewayKeyCount;
+        AllowsTarget = engine.AllowsTarget;
         _release = release;
     }
 
@@ -54,6 +55,9 @@ public sealed class GatewaySnapshot
     internal RuntimeIdentityResolver Identity { get; }
 
     internal int GatewayKeyCount { get; }
+
+    /// <summary>The engine's (target, model) check, made into a delegate once rather than per request.</summary>
+    internal Func<string, string, bool> AllowsTarget { get; }
 
     /// <summary>Cancelled when a replaced revision's requests ran past the drain timeout.</summary>
     internal CancellationToken Draining => _draining.Token;

@@ -126,6 +126,12 @@ public sealed class OpenAIStreamGuard
             }
         }
 
+        if (root.TryGetProperty("error", out var error) && error.ValueKind == JsonValueKind.Object)
+        {
+            // An upstream error event: the caller must see it now, not after the stream ends.
+            return new ChunkStep { Emit = [chunk.ToArray()] };
+        }
+
         var choices = root.TryGetProperty("choices", out var c) && c.ValueKind == JsonValueKind.Array ? c : default;
         if (choices.ValueKind != JsonValueKind.Array || choices.GetArrayLength() == 0)
         {

@@ -208,6 +208,19 @@ public class OpenAIStreamGuardTests
     }
 
     [Fact]
+    public async Task An_upstream_error_event_is_passed_on_at_once()
+    {
+        await using var engine = SinglePolicy.Engine("pii-detector", "action: redact");
+        await using var exchange = engine.BeginExchange();
+        var guard = new OpenAIStreamGuard(exchange);
+
+        var step = await guard.ProcessAsync(Encoding.UTF8.GetBytes("""{"error":{"message":"overloaded","type":"server_error","param":null,"code":null}}"""));
+
+        Assert.Null(step.Blocked);
+        Assert.Equal("overloaded", (string?)JsonNode.Parse(Assert.Single(step.Emit).Span)!["error"]!["message"]);
+    }
+
+    [Fact]
     public void Request_usage_is_added_once_and_keeps_every_other_field()
     {
         var body = Encoding.UTF8.GetBytes("""{"model":"m","stream":true,"x":{"y":[1,2]},"stream_options":{"other":1},"messages":[]}""");

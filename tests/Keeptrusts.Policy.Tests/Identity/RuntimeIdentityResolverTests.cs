@@ -207,6 +207,24 @@ public sealed class RuntimeIdentityResolverTests
     }
 
     [Fact]
+    public async Task A_jwks_that_never_answers_times_out_into_503()
+    {
+        var config = new RuntimeIdentityConfig { Mode = IdentityMode.SignedAssertion, JwksUrl = JwksHandler.Url };
+        using var hanging = new HangingHandler();
+        using var resolver = RuntimeIdentityResolver.Create(config, new RuntimeIdentityOptions
+        {
+            HttpClientFactory = () => new HttpClient(hanging, disposeHandler: false),
+            JwksFetchTimeout = TimeSpan.FromMilliseconds(100),
+        });
+        var token = JwksHandler.Token(new JwksHandler().AddKey(), DateTimeOffset.UtcNow);
+
+        var result = await resolver.ResolveAsync(Bearer(token)).AsTask().WaitAsync(TimeSpan.FromSeconds(20));
+
+        Assert.Equal(503, result.Status);
+        Assert.True(hanging.Cancelled);
+    }
+
+    [Fact]
     public async Task A_malformed_jwks_document_counts_as_unreachable()
     {
         var (resolver, jwks, clock) = Assertions();
@@ -261,6 +279,26 @@ public sealed class RuntimeIdentityResolverTests
         };
         var resolver = RuntimeIdentityResolver.Create(config, new RuntimeIdentityOptions { TimeProvider = clock, HttpClientFactory = jwks.Client });
         return (resolver, jwks, clock);
+    }
+
+    private sealed class HangingHandler : HttpMessageHandler
+    {
+        public bool Cancelled { get; private set; }
+
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            try
+            {
+                await Task.Delay(Timeout.Infinite, cancellationToken);
+            }
+            catch (OperationCanceledException)
+            {
+                Cancelled = true;
+                throw;
+            }
+
+            return new HttpResponseMessage(HttpStatusCode.OK);
+        }
     }
 
     private sealed class IdentityComparer : IEqualityComparer<CallerIdentity>
