@@ -103,11 +103,17 @@ internal sealed class SilentServer : IAsyncDisposable
 
 internal static class Ports
 {
-    /// <summary>A loopback port nothing listens on (it was free a moment ago).</summary>
+    private static readonly ConcurrentBag<Socket> Reserved = [];
+
+    /// <summary>
+    /// A loopback port that refuses connections for the rest of the test run: a socket stays bound to it without
+    /// listening, so the system never hands it to a server another test starts.
+    /// </summary>
     public static int Unused()
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        Reserved.Add(socket);
+        return ((IPEndPoint)socket.LocalEndPoint!).Port;
     }
 }

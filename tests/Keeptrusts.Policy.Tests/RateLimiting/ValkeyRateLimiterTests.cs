@@ -123,7 +123,7 @@ public sealed class ValkeyRateLimiterTests(ValkeyServer valkey)
     {
         var events = new List<RateLimitBackendEvent>();
         var time = new FakeTimeProvider(DateTimeOffset.UnixEpoch);
-        var url = $"redis://127.0.0.1:{ValkeyServer.FreePort()}";
+        var url = $"redis://127.0.0.1:{ValkeyServer.ClosedPort()}";
         await using var limiter = RequestRateLimiter.Create(Config(limit: 2), time, Options(url, events));
 
         var leases = new List<RateLimitLease>();

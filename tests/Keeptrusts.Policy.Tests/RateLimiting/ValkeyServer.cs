@@ -124,6 +124,17 @@ public sealed class ValkeyServer : IAsyncLifetime
         return null;
     }
 
+    private static readonly System.Collections.Concurrent.ConcurrentBag<Socket> Reserved = [];
+
+    /// <summary>A loopback port that refuses connections for the rest of the run (bound, never listening, so never reused).</summary>
+    internal static int ClosedPort()
+    {
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        Reserved.Add(socket);
+        return ((IPEndPoint)socket.LocalEndPoint!).Port;
+    }
+
     internal static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
