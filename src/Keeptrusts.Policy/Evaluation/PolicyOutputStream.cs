@@ -27,6 +27,9 @@ public sealed class PolicyOutputStream
     /// <summary>The most a single unbroken token may hold back before it is released anyway.</summary>
     public const int MaxTokenHoldBack = 16 * 1024;
 
+    /// <summary>Characters of already released text evaluated again in front of new text, for context-dependent detectors.</summary>
+    private const int ContextLength = 64;
+
     private readonly PolicyExchange _exchange;
     private readonly PolicyEngine _engine;
     private readonly Dictionary<int, ChoiceState> _choices = [];
@@ -106,30 +109,82 @@ public sealed class PolicyOutputStream
             return new StreamStep { Emit = string.Empty };
         }
 
-        var whole = await EvaluateAsync(pending, cancellationToken).ConfigureAwait(false);
+        // The tail of what was already released goes in front as left context, so findings that depend on earlier
+        // words ("SSN" before a bare nine-digit number) are still seen; findings inside it were reported already.
+        var context = choice.Context;
+        var whole = await EvaluateAsync(context + pending, cancellationToken).ConfigureAwait(false);
         if (whole.IsBlocked)
         {
-            return await BlockAsync(whole, choice, cancellationToken).ConfigureAwait(false);
+            return await BlockAsync(whole, choice, context.Length, cancellationToken).ConfigureAwait(false);
         }
 
-        var cut = final ? pending.Length : SafeCut(pending, whole.Record);
-        if (cut == 0)
+        var cut = final ? pending.Length : SafeCut(context + pending, whole.Record) - context.Length;
+        if (cut <= 0)
         {
             return new StreamStep { Emit = string.Empty };
         }
 
-        // The released prefix is evaluated on its own: nothing found reaches across the cut, so its verdicts are the
-        // ones the whole text would get for that part.
-        var part = cut == pending.Length ? whole : await EvaluateAsync(pending[..cut], cancellationToken).ConfigureAwait(false);
+        // The released prefix is evaluated with its left context only: nothing found reaches across the cut, so its
+        // verdicts are the ones the whole text would get for that part.
+        var released = pending[..cut];
+        var part = cut == pending.Length ? whole : await EvaluateAsync(context + released, cancellationToken).ConfigureAwait(false);
         if (part.IsBlocked)
         {
-            return await BlockAsync(part, choice, cancellationToken).ConfigureAwait(false);
+            return await BlockAsync(part, choice, context.Length, cancellationToken).ConfigureAwait(false);
         }
 
-        Accumulate(part.Record, choice.Released);
+        string emit;
+        int lastFindingEnd;
+        if (part.Texts[0].StartsWith(context, StringComparison.Ordinal))
+        {
+            emit = part.Texts[0][context.Length..];
+            Accumulate(part.Record, choice.Released - context.Length, context.Length);
+            lastFindingEnd = LastFindingEnd(part.Record);
+        }
+        else
+        {
+            // An edit reached into the context, which is already out: judge the released part on its own.
+            part = await EvaluateAsync(released, cancellationToken).ConfigureAwait(false);
+            if (part.IsBlocked)
+            {
+                return await BlockAsync(part, choice, 0, cancellationToken).ConfigureAwait(false);
+            }
+
+            emit = part.Texts[0];
+            Accumulate(part.Record, choice.Released, 0);
+            lastFindingEnd = context.Length + LastFindingEnd(part.Record);
+        }
+
         choice.Released += cut;
         choice.Pending = pending[cut..];
-        return new StreamStep { Emit = part.Texts[0] };
+        var joined = context + released;
+        var keep = Math.Min(joined.Length, ContextLength);
+        // The context starts after the last finding, so a redacted value is not found (and edited) again next time.
+        var from = Math.Max(joined.Length - keep, Math.Min(lastFindingEnd, joined.Length));
+        if (from > 0 && char.IsLowSurrogate(joined[from]))
+        {
+            from++;
+        }
+
+        choice.Context = joined[from..];
+        return new StreamStep { Emit = emit };
+    }
+
+    private static int LastFindingEnd(DecisionRecord record)
+    {
+        var last = 0;
+        foreach (var outcome in record.Policies)
+        {
+            foreach (var finding in outcome.Findings)
+            {
+                if (finding.End is { } end && end > last)
+                {
+                    last = end;
+                }
+            }
+        }
+
+        return last;
     }
 
     private static int SafeCut(string pending, DecisionRecord record)
@@ -166,16 +221,17 @@ public sealed class PolicyOutputStream
     private ValueTask<PolicyEvaluation> EvaluateAsync(string text, CancellationToken cancellationToken) =>
         _exchange.EvaluateAsync(PolicyPhase.Output, ChatView.FromAssistantText(text), cancellationToken, publish: false);
 
-    private async ValueTask<StreamStep> BlockAsync(PolicyEvaluation evaluation, ChoiceState choice, CancellationToken cancellationToken)
+    private async ValueTask<StreamStep> BlockAsync(PolicyEvaluation evaluation, ChoiceState choice, int contextLength, CancellationToken cancellationToken)
     {
-        Accumulate(evaluation.Record, choice.Released);
+        Accumulate(evaluation.Record, choice.Released - contextLength, contextLength);
         _finished = true;
         var record = Record(evaluation.Record);
         await _engine.PublishAsync(record, cancellationToken).ConfigureAwait(false);
         return new StreamStep { Emit = string.Empty, Blocked = record };
     }
 
-    private void Accumulate(DecisionRecord record, int offset)
+    /// <summary>Adds a part's outcomes, with finding offsets moved by <paramref name="offset"/>; findings that end within the first <paramref name="skip"/> characters (the left context) were counted before.</summary>
+    private void Accumulate(DecisionRecord record, int offset, int skip)
     {
         if (record.Decision > _decision)
         {
@@ -189,10 +245,16 @@ public sealed class PolicyOutputStream
                 continue;
             }
 
-            _outcomes.Add(outcome with
+            var findings = outcome.Findings
+                .Where(f => skip == 0 || f.End is not { } end || end > skip)
+                .Select(f => f.Start is { } s && f.End is { } e ? f with { Start = s + offset, End = e + offset } : f)
+                .ToArray();
+            if (findings.Length == 0 && outcome.Findings.Count > 0 && outcome.Error is null)
             {
-                Findings = outcome.Findings.Select(f => f.Start is { } s && f.End is { } e ? f with { Start = s + offset, End = e + offset } : f).ToArray(),
-            });
+                continue;
+            }
+
+            _outcomes.Add(outcome with { Findings = findings });
         }
     }
 
@@ -218,5 +280,7 @@ public sealed class PolicyOutputStream
         public string Pending { get; set; } = string.Empty;
 
         public int Released { get; set; }
+
+        public string Context { get; set; } = string.Empty;
     }
 }

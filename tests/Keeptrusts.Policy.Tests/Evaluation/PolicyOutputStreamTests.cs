@@ -93,6 +93,23 @@ public class PolicyOutputStreamTests
     }
 
     [Fact]
+    public void Context_words_released_earlier_still_count_for_what_follows()
+    {
+        // "SSN" is released long before the bare number arrives; the number alone is not an SSN without it.
+        var engine = Engine();
+        const string Text = "Here is the record you asked for, as promised. My SSN, kept safe for years now, is: 536225262 and that is all the information you need for the form today, thanks a lot";
+        var cases = Chunks(Text).Select(chunks => chunks.Where(c => c.Length > 0).ToList());
+        Properties.ForAll(cases, chunks =>
+        {
+            var (output, record) = StreamAsync(engine, chunks).GetAwaiter().GetResult();
+
+            Assert.DoesNotContain("536225262", output, StringComparison.Ordinal);
+            Assert.Equal(engine.EvaluateTextAsync(Text, PolicyPhase.Output).AsTask().GetAwaiter().GetResult().Texts[0], output);
+            Assert.Equal([("US_SSN", 84, 93)], record.Policies.SelectMany(p => p.Findings).Select(f => (f.Type, f.Start ?? -1, f.End ?? -1)));
+        }, maxTest: 100);
+    }
+
+    [Fact]
     public async Task Only_a_short_tail_is_held_back()
     {
         await using var exchange = Engine().BeginExchange();
