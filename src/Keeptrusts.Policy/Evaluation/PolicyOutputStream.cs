@@ -161,7 +161,7 @@ public sealed class PolicyOutputStream
         var keep = Math.Min(joined.Length, ContextLength);
         // The context starts after the last finding, so a redacted value is not found (and edited) again next time.
         var from = Math.Max(joined.Length - keep, Math.Min(lastFindingEnd, joined.Length));
-        if (from > 0 && char.IsLowSurrogate(joined[from]))
+        if (from > 0 && from < joined.Length && char.IsLowSurrogate(joined[from]))
         {
             from++;
         }

@@ -61,6 +61,25 @@ public class ExchangeTextTests
         Assert.Same(record, Assert.Single(sink.Records));
     }
 
+    [Fact]
+    public async Task A_release_that_ends_where_a_finding_ends_keeps_streaming()
+    {
+        // Every text is released at the end here, right after the card: the kept context then starts at its very end.
+        var engine = SinglePolicy.Engine("pii-detector", "action: redact");
+        await using var exchange = engine.BeginExchange();
+        var stream = exchange.BeginOutputStream();
+        var emitted = new System.Text.StringBuilder();
+
+        foreach (var delta in new[] { "ready, call ", "4111 1111 11", "11 1111" })
+        {
+            emitted.Append((await stream.AppendAsync(0, delta)).Emit);
+        }
+
+        var (remaining, _) = await stream.CompleteAsync();
+
+        Assert.Equal("ready, call [REDACTED:CREDIT_CARD]", emitted + remaining[0]);
+    }
+
     private sealed class Sink : IDecisionSink
     {
         public List<DecisionRecord> Records { get; } = [];
