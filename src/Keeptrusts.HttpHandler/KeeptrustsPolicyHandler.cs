@@ -187,7 +187,8 @@ public sealed class KeeptrustsPolicyHandler : DelegatingHandler
     /// <summary>Reads a body, or returns null when it is larger than the limit.</summary>
     private async ValueTask<byte[]?> ReadBodyAsync(HttpContent content, bool async, CancellationToken cancellationToken)
     {
-        if (content.Headers.ContentLength > _maxBodyBytes)
+        var declared = content.Headers.ContentLength;
+        if (declared > _maxBodyBytes)
         {
             return null;
         }
@@ -195,35 +196,43 @@ public sealed class KeeptrustsPolicyHandler : DelegatingHandler
         var stream = async
             ? await content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false)
             : content.ReadAsStream(cancellationToken);
-        var capacity = content.Headers.ContentLength is { } length ? (int)length : 4096;
-        using var buffer = new MemoryStream(capacity);
-        var chunk = System.Buffers.ArrayPool<byte>.Shared.Rent(16 * 1024);
-        try
+
+        // With a declared length, read straight into an array of that size: one allocation, no copy.
+        var buffer = new byte[declared is { } length ? (int)length : 16 * 1024];
+        var filled = 0;
+        while (true)
         {
-            while (true)
+            if (filled == buffer.Length)
             {
-                var read = async
-                    ? await stream.ReadAsync(chunk, cancellationToken).ConfigureAwait(false)
-                    : stream.Read(chunk);
-                if (read == 0)
+                if (declared is not null)
                 {
+                    // The content is as long as it says.
                     break;
                 }
 
-                if (buffer.Length + read > _maxBodyBytes)
+                if (buffer.Length >= _maxBodyBytes)
                 {
-                    return null;
+                    // Full at the limit: anything more is over it.
+                    var probe = new byte[1];
+                    var more = async ? await stream.ReadAsync(probe, cancellationToken).ConfigureAwait(false) : stream.Read(probe);
+                    return more == 0 ? buffer : null;
                 }
 
-                buffer.Write(chunk, 0, read);
+                Array.Resize(ref buffer, (int)Math.Min((long)buffer.Length * 2, _maxBodyBytes));
             }
-        }
-        finally
-        {
-            System.Buffers.ArrayPool<byte>.Shared.Return(chunk);
+
+            var read = async
+                ? await stream.ReadAsync(buffer.AsMemory(filled), cancellationToken).ConfigureAwait(false)
+                : stream.Read(buffer.AsSpan(filled));
+            if (read == 0)
+            {
+                break;
+            }
+
+            filled += read;
         }
 
-        return buffer.Length == buffer.Capacity ? buffer.GetBuffer() : buffer.ToArray();
+        return filled == buffer.Length ? buffer : buffer.AsSpan(0, filled).ToArray();
     }
 
     private static ByteArrayContent Replace(HttpContent original, ReadOnlyMemory<byte> body)
