@@ -3,13 +3,15 @@ using System.CommandLine.Invocation;
 using System.CommandLine.Parsing;
 using System.Text.RegularExpressions;
 using Keeptrusts.GatewayHost.Cli.Audit;
+using Keeptrusts.GatewayHost.Cli.Doctor;
+using Keeptrusts.GatewayHost.Cli.Gateway;
 using Keeptrusts.GatewayHost.Cli.Policy;
 
 namespace Keeptrusts.GatewayHost.Cli;
 
 /// <summary>
-/// The root of the <c>kt</c> command tree. Each command group (<c>policy</c>, and later <c>gateway</c>,
-/// <c>doctor</c>, <c>audit</c>) is its own <see cref="Command"/> class added here, so groups stay independent.
+/// The root of the <c>kt</c> command tree. Each command group (<c>policy</c>, <c>audit</c>, <c>gateway</c>,
+/// <c>doctor</c>) is its own <see cref="Command"/> class added here, so groups stay independent.
 /// </summary>
 internal sealed partial class KtCommand : RootCommand
 {
@@ -27,6 +29,8 @@ internal sealed partial class KtCommand : RootCommand
 
         Subcommands.Add(new PolicyCommand(console));
         Subcommands.Add(new AuditCommand(console));
+        Subcommands.Add(new GatewayCommand(console));
+        Subcommands.Add(new DoctorCommand(console));
     }
 
     /// <summary>
@@ -51,6 +55,10 @@ internal sealed partial class KtCommand : RootCommand
                 Output = console.Out,
                 Error = console.Error,
                 EnableDefaultExceptionHandler = false,
+
+                // The gateway handles SIGTERM/SIGINT itself and drains for up to its shutdown timeout; the stock
+                // handler would end the process two seconds after the signal.
+                ProcessTerminationTimeout = null,
             };
             return await parseResult.InvokeAsync(invocation, cancellationToken).ConfigureAwait(false);
         }

@@ -15,9 +15,16 @@ internal sealed record KtConsole(TextWriter Out, TextWriter Error, string Workin
     /// <summary>Whether standard error is a terminal a person watches, so progress lines are worth printing.</summary>
     public bool ErrorIsTerminal { get; init; }
 
+    /// <summary>Reads an environment variable; tests give each run its own environment.</summary>
+    public Func<string, string?> GetEnvironmentVariable { get; init; } = Environment.GetEnvironmentVariable;
+
+    /// <summary>Whether this is the kt process itself, so commands may take over process signals (SIGHUP, SIGTERM).</summary>
+    public bool OwnsProcess { get; init; }
+
     public static KtConsole FromProcess() => new(Console.Out, Console.Error, Environment.CurrentDirectory)
     {
         In = Console.In,
         ErrorIsTerminal = !Console.IsErrorRedirected,
+        OwnsProcess = true,
     };
 }

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Keeptrusts.Policy.Configuration;
 using Keeptrusts.Policy.Exchange;
 using Keeptrusts.Policy.Policies;
+using Keeptrusts.Policy.Policies.ModelAllowlist;
 
 namespace Keeptrusts.Policy.Evaluation;
 
@@ -22,6 +23,13 @@ public sealed class PolicyEngineOptions
 
     /// <summary>Creates HTTP clients for policies that call out. Default: one shared <see cref="HttpClient"/>.</summary>
     public Func<HttpClient>? HttpClientFactory { get; set; }
+
+    /// <summary>
+    /// When set, policies that write files (the audit log) accept records at once but start writing only when this
+    /// task completes. Set it when the engine replaces another one that writes the same files, and complete it once
+    /// the old engine is disposed: the files are then never open twice and the hash chain continues in order.
+    /// </summary>
+    public Task? WritesStartAfter { get; set; }
 }
 
 /// <summary>The outcome of evaluating one phase of an exchange.</summary>
@@ -93,6 +101,7 @@ public sealed class PolicyEngine : IAsyncDisposable
             Time = options.TimeProvider,
             SpendStore = options.SpendStore ?? new InMemorySpendStore(),
             HttpClientFactory = options.HttpClientFactory ?? (static () => SharedHttpClient.Value),
+            WritesStartAfter = options.WritesStartAfter,
         };
 
         var policies = new List<(IChainPolicy, PolicyMode)>();
@@ -115,6 +124,35 @@ public sealed class PolicyEngine : IAsyncDisposable
 
         var chain = new PolicyChain(policies, config, options.FailMode, options.TimeProvider);
         return new PolicyEngine(config, chain, sinks, options.FailMode, options.TimeProvider);
+    }
+
+    /// <summary>
+    /// Whether the enforced <c>model-allowlist</c> policy lets a request go to <paramref name="targetId"/> with
+    /// <paramref name="model"/>: the router's filter, so that routing and fallback never reach a target or model the
+    /// allowlist forbids. True when the chain has no such policy, when it is in monitor mode, or when the pack is disabled.
+    /// </summary>
+    /// <param name="targetId">A provider target id.</param>
+    /// <param name="model">The model the target would be asked for.</param>
+    /// <returns>Whether the pair is allowed.</returns>
+    public bool AllowsTarget(string targetId, string model)
+    {
+        ArgumentNullException.ThrowIfNull(targetId);
+        ArgumentNullException.ThrowIfNull(model);
+        if (Config.Pack is { Enabled: false })
+        {
+            return true;
+        }
+
+        foreach (var (policy, mode) in _chain.Policies)
+        {
+            if (mode == PolicyMode.Enforce && policy is ModelAllowlistPolicy allowlist
+                && allowlist.Decide(model, targetId).Decision == PolicyDecision.Block)
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     /// <summary>Starts an exchange: a request and, later, its response, sharing state such as spend reservations.</summary>

@@ -24,6 +24,9 @@ internal sealed class PolicyServices
     /// <summary>Creates the HTTP client used by policies that call out (e.g. an external embeddings endpoint).</summary>
     public required Func<HttpClient> HttpClientFactory { get; init; }
 
+    /// <summary>Policies that write files start writing only once this completes (see <see cref="PolicyEngineOptions.WritesStartAfter"/>).</summary>
+    public Task? WritesStartAfter { get; init; }
+
     /// <summary>Reads an environment variable; replaceable in tests.</summary>
     public Func<string, string?> Environment { get; init; } = System.Environment.GetEnvironmentVariable;
 }

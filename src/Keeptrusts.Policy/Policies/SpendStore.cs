@@ -53,3 +53,14 @@ public sealed record SpendReservation(string Id, IReadOnlyList<string> Keys, dec
 /// <param name="ExceededKey">The first key that had no room, otherwise.</param>
 /// <param name="SpentUsd">What that key had already spent and reserved.</param>
 public readonly record struct SpendReservationResult(SpendReservation? Reservation, SpendKey? ExceededKey, decimal SpentUsd);
+
+/// <summary>Creates the built-in spend stores.</summary>
+public static class SpendStores
+{
+    /// <summary>
+    /// A store in this process's memory: exact and atomic, forgetting days older than the previous one. Share one
+    /// instance between engines that replace each other (a configuration reload) so spend survives the swap.
+    /// </summary>
+    /// <returns>A new, empty store.</returns>
+    public static ISpendStore CreateInMemory() => new InMemorySpendStore();
+}

@@ -22,9 +22,16 @@ public static class PolicyConfigLoader
     /// <summary>Loads and layers configuration files, in order.</summary>
     /// <param name="paths">The files; later files override earlier ones.</param>
     /// <returns>The configuration when it has no errors, and every finding.</returns>
-    public static PolicyConfigLoadResult LoadFiles(IEnumerable<string> paths)
+    public static PolicyConfigLoadResult LoadFiles(IEnumerable<string> paths) => LoadFiles(paths, []);
+
+    /// <summary>Loads and layers configuration files, in order, then documents given as text.</summary>
+    /// <param name="paths">The files; later files override earlier ones.</param>
+    /// <param name="afterFiles">Documents layered after the files (such as one held in memory), in order.</param>
+    /// <returns>The configuration when it has no errors, and every finding.</returns>
+    public static PolicyConfigLoadResult LoadFiles(IEnumerable<string> paths, IEnumerable<PolicyConfigSource> afterFiles)
     {
         ArgumentNullException.ThrowIfNull(paths);
+        ArgumentNullException.ThrowIfNull(afterFiles);
         var diagnostics = new List<ConfigDiagnostic>();
         var sources = new List<PolicyConfigSource>();
         var order = new List<PolicyConfigSource>();
@@ -40,6 +47,12 @@ public static class PolicyConfigLoader
             {
                 allRead = false;
             }
+        }
+
+        foreach (var layer in afterFiles)
+        {
+            order.Add(layer);
+            sources.Add(layer);
         }
 
         if (allRead)

@@ -32,6 +32,19 @@ public sealed record PolicyConfig
     /// <summary>The merged document the model was bound from, with source positions.</summary>
     internal ConfigMapping? Root { get; init; }
 
+    /// <summary>
+    /// Where a document path (such as <c>providers.targets[1].secret_key_ref</c>) was written, for findings made after
+    /// loading (a target whose credential is missing at start-up). Points at the nearest existing ancestor when the
+    /// path itself is not written; at no file when the configuration was not loaded from text.
+    /// </summary>
+    /// <param name="path">The document path.</param>
+    /// <returns>The location.</returns>
+    public SourceLocation LocationOf(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        return Root is { } root ? new Linting.LintContext(this, root, []).LocationOf(path) : SourceLocation.OfFile("<configuration>");
+    }
+
     private static readonly IReadOnlyDictionary<string, PolicySettings> EmptyPolicies =
         new Dictionary<string, PolicySettings>(StringComparer.OrdinalIgnoreCase);
 }

@@ -61,5 +61,5 @@ internal sealed class AuditLoggerDefinition : PolicyDefinition<AuditLoggerOption
     }
 
     protected override IChainPolicy Create(AuditLoggerOptions options, PolicyConfig config, PolicyServices services) =>
-        new AuditLoggerPolicy(options, services.Time);
+        new AuditLoggerPolicy(options, services.Time, services.WritesStartAfter);
 }

@@ -23,6 +23,7 @@ internal sealed class AuditLoggerPolicy : IChainPolicy, IDecisionSink, IAsyncDis
     private readonly Channel<Item> _queue;
     private readonly Task _writer;
     private readonly ArrayBufferWriter<byte> _line = new(1024);
+    private readonly Task? _startAfter;
 
     // Owned by the writer task only.
     private FileStream? _stream;
@@ -35,10 +36,11 @@ internal sealed class AuditLoggerPolicy : IChainPolicy, IDecisionSink, IAsyncDis
     private long _lost;
     private int _disposed;
 
-    public AuditLoggerPolicy(AuditLoggerOptions options, TimeProvider time)
+    public AuditLoggerPolicy(AuditLoggerOptions options, TimeProvider time, Task? startAfter = null)
     {
         _options = options;
         _time = time;
+        _startAfter = startAfter;
         _files = new AuditFiles(options.Path);
         _queue = Channel.CreateBounded<Item>(new BoundedChannelOptions(QueueCapacity)
         {
@@ -111,6 +113,13 @@ internal sealed class AuditLoggerPolicy : IChainPolicy, IDecisionSink, IAsyncDis
 
     private async Task RunAsync()
     {
+        if (_startAfter is { } startAfter)
+        {
+            // The engine this one replaces may still be writing the same file: wait until it has closed it. Its
+            // outcome does not matter here, only that it is over.
+            await startAfter.ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default).ConfigureAwait(false);
+        }
+
         Start();
         var reader = _queue.Reader;
         while (await reader.WaitToReadAsync().ConfigureAwait(false))

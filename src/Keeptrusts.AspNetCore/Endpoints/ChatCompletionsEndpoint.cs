@@ -1,0 +1,294 @@
+using System.Text.Json;
+using Keeptrusts.AspNetCore.Http;
+using Keeptrusts.AspNetCore.Runtime;
+using Keeptrusts.AspNetCore.Telemetry;
+using Keeptrusts.Policy.Evaluation;
+using Keeptrusts.Policy.Identity;
+using Keeptrusts.Policy.Routing;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Logging;
+
+namespace Keeptrusts.AspNetCore.Endpoints;
+
+/// <summary>
+/// <c>POST /v1/chat/completions</c>: identity → pins (<c>X-Keeptrusts-Provider</c> / <c>X-Keeptrusts-Model</c>) →
+/// input policies → router → output policies → answer, streamed (SSE) or not. Every refusal is OpenAI error JSON; the
+/// upstream is never called for a request the input policies block.
+/// </summary>
+internal sealed class ChatCompletionsEndpoint(GatewayRuntime runtime, GatewayMetrics metrics, ILogger<ChatCompletionsEndpoint> logger)
+{
+    private const string Endpoint = "chat_completions";
+
+    private readonly TimeProvider _time = runtime.Options.TimeProvider;
+
+    public async Task HandleAsync(HttpContext http)
+    {
+        var started = _time.GetTimestamp();
+        metrics.RequestStarted();
+        var requestId = RequestIds.New();
+        http.Response.Headers[GatewayHeaders.RequestId] = requestId;
+        var outcome = new Outcome();
+        try
+        {
+            await HandleCoreAsync(http, requestId, outcome).ConfigureAwait(false);
+        }
+        finally
+        {
+            metrics.RequestEnded(Endpoint, http.Response.StatusCode, outcome.Name, _time.GetElapsedTime(started));
+        }
+    }
+
+    private async Task HandleCoreAsync(HttpContext http, string requestId, Outcome outcome)
+    {
+        SnapshotLease lease;
+        try
+        {
+            lease = runtime.Acquire();
+        }
+        catch (ObjectDisposedException)
+        {
+            outcome.Name = "unavailable";
+            await OpenAIErrorWriter.WriteAsync(http, StatusCodes.Status503ServiceUnavailable, "the gateway is shutting down", "shutting_down").ConfigureAwait(false);
+            return;
+        }
+
+        using (lease)
+        {
+            var snapshot = lease.Snapshot;
+            http.Response.Headers[GatewayHeaders.Revision] = snapshot.Revision;
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted, snapshot.Draining);
+            try
+            {
+                await ProcessAsync(http, snapshot, requestId, outcome, linked.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (http.RequestAborted.IsCancellationRequested)
+            {
+                outcome.Name = "cancelled";
+                GatewayLog.CallerGone(logger, requestId);
+            }
+            catch (OperationCanceledException) when (snapshot.Draining.IsCancellationRequested)
+            {
+                outcome.Name = "cancelled";
+                GatewayLog.DrainCancelled(logger, requestId, snapshot.Revision);
+                await FailAsync(http, StatusCodes.Status503ServiceUnavailable, "the gateway configuration was replaced while this request was running; retry it", "reloaded").ConfigureAwait(false);
+            }
+#pragma warning disable CA1031 // The last line of defence: the caller gets an OpenAI error with a request id, never a stack trace.
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                outcome.Name = "error";
+                GatewayLog.Unexpected(logger, ex, requestId);
+                await FailAsync(http, StatusCodes.Status500InternalServerError, $"the gateway failed to process the request (request id {requestId})", "internal_error").ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>Answers an error: as a response when nothing was sent yet, else as a final stream event.</summary>
+    private static async Task FailAsync(HttpContext http, int status, string message, string code)
+    {
+        if (http.RequestAborted.IsCancellationRequested)
+        {
+            return;
+        }
+
+        if (!http.Response.HasStarted)
+        {
+            http.Response.Clear();
+            await OpenAIErrorWriter.WriteAsync(http, status, message, code).ConfigureAwait(false);
+            return;
+        }
+
+        await StreamResponder.EndWithErrorAsync(http, OpenAIErrors.Create(message, OpenAIErrors.TypeFor(status), code)).ConfigureAwait(false);
+    }
+
+    private async Task ProcessAsync(HttpContext http, GatewaySnapshot snapshot, string requestId, Outcome outcome, CancellationToken cancellationToken)
+    {
+        // 1. Who is calling.
+        var resolution = await snapshot.Identity.ResolveAsync(IdentityEvidenceReader.Read(http.Request), cancellationToken).ConfigureAwait(false);
+        if (resolution.Identity is not { } identity)
+        {
+            await RefuseAsync(http, requestId, outcome, resolution.Status, resolution.Failure ?? "the caller could not be identified", IdentityCode(resolution.Status)).ConfigureAwait(false);
+            return;
+        }
+
+        // 2. Headers that scope the request.
+        if (!TryReadHeader(http.Request, GatewayHeaders.ConversationId, out var conversationId)
+            || !TryReadHeader(http.Request, GatewayHeaders.Provider, out var pinnedTarget)
+            || !TryReadHeader(http.Request, GatewayHeaders.Model, out var pinnedModel))
+        {
+            await RefuseAsync(http, requestId, outcome, StatusCodes.Status400BadRequest, $"{GatewayHeaders.ConversationId}, {GatewayHeaders.Provider} and {GatewayHeaders.Model} each take one value of at most {GatewayHeaders.MaxValueLength} printable characters", "invalid_header").ConfigureAwait(false);
+            return;
+        }
+
+        // 3. The body.
+        var (body, refusal) = await RequestBody.ReadJsonAsync(http, runtime.Options.MaxRequestBodyBytes, cancellationToken).ConfigureAwait(false);
+        if (body is null)
+        {
+            await RefuseAsync(http, requestId, outcome, refusal.Status, refusal.Message, refusal.Code).ConfigureAwait(false);
+            return;
+        }
+
+        using (body)
+        {
+            var context = identity.ApplyTo(new RequestContext { ConversationId = conversationId, RequestId = requestId });
+
+            // 4. Where it may go, decided before policies so that model-allowlist sees a pinned target.
+            RoutePlan? plan = null;
+            var readable = ChatRequestProbe.TryRead(body.Memory.Span, out var model, out var stream);
+            if (readable)
+            {
+                plan = snapshot.Router.Plan(model, pinnedTarget, pinnedModel, snapshot.Engine.AllowsTarget);
+                if (plan.Error is { } planError)
+                {
+                    await RefuseAsync(http, requestId, outcome, StatusCodes.Status400BadRequest, planError, plan.ErrorCode ?? "invalid_route", PlanParam(plan.ErrorCode, pinnedModel)).ConfigureAwait(false);
+                    return;
+                }
+
+                context = context with { TargetId = plan.TargetId };
+            }
+
+            var exchange = snapshot.Engine.BeginExchange(context);
+            await using (exchange.ConfigureAwait(false))
+            {
+                // 5. Input policies. An unreadable body is refused here too, with a decision record.
+                var input = await exchange.EvaluateRequestAsync(body.Memory, cancellationToken).ConfigureAwait(false);
+                if (input.IsBlocked)
+                {
+                    await BlockAsync(http, outcome, input.Record).ConfigureAwait(false);
+                    return;
+                }
+
+                if (plan is null)
+                {
+                    await RefuseAsync(http, requestId, outcome, StatusCodes.Status400BadRequest, "the request body is not a valid chat completion request", "invalid_body").ConfigureAwait(false);
+                    return;
+                }
+
+                // 6. The upstream.
+                var upstreamBody = input.Body;
+                var stripUsage = false;
+                if (stream)
+                {
+                    upstreamBody = OpenAIStreamGuard.RequestUsage(upstreamBody, out stripUsage);
+                }
+
+                var result = await snapshot.Router.SendAsync(plan, upstreamBody, stream, cancellationToken).ConfigureAwait(false);
+                await using (result.ConfigureAwait(false))
+                {
+                    if (result.TargetId is { } target)
+                    {
+                        http.Response.Headers[GatewayHeaders.Target] = target;
+                    }
+
+                    var response = result.Response;
+                    if (!response.IsSuccess)
+                    {
+                        outcome.Name = "upstream_error";
+                        GatewayLog.UpstreamError(logger, requestId, result.TargetId, response.StatusCode);
+                        var errorBody = response.Body.IsEmpty
+                            ? OpenAIErrors.Create("the provider answered with an error and no details", OpenAIErrors.TypeFor(response.StatusCode), "upstream_error")
+                            : response.Body;
+                        await OpenAIErrorWriter.WriteBodyAsync(http, response.StatusCode, errorBody, response.RetryAfter).ConfigureAwait(false);
+                        return;
+                    }
+
+                    // 7. Output policies and the answer.
+                    if (stream)
+                    {
+                        if (response.Chunks is not { } chunks)
+                        {
+                            outcome.Name = "upstream_error";
+                            await OpenAIErrorWriter.WriteAsync(http, StatusCodes.Status502BadGateway, "the provider did not stream its answer", "upstream_invalid_response").ConfigureAwait(false);
+                            return;
+                        }
+
+                        outcome.Name = await StreamResponder.StreamAsync(http, exchange, chunks, stripUsage, result.TargetId, requestId, logger, cancellationToken).ConfigureAwait(false);
+                        return;
+                    }
+
+                    var output = await exchange.EvaluateResponseAsync(response.Body, cancellationToken).ConfigureAwait(false);
+                    if (output.IsBlocked)
+                    {
+                        if (output.Record.BlockedBy is null)
+                        {
+                            // Not a policy: the provider's answer could not be read.
+                            outcome.Name = "upstream_error";
+                            await OpenAIErrorWriter.WriteAsync(http, StatusCodes.Status502BadGateway, "the provider's answer is not a valid chat completion", "upstream_invalid_response").ConfigureAwait(false);
+                            return;
+                        }
+
+                        await BlockAsync(http, outcome, output.Record).ConfigureAwait(false);
+                        return;
+                    }
+
+                    http.Response.StatusCode = StatusCodes.Status200OK;
+                    http.Response.ContentType = "application/json";
+                    http.Response.ContentLength = output.Body.Length;
+                    await http.Response.Body.WriteAsync(output.Body, cancellationToken).ConfigureAwait(false);
+                }
+            }
+        }
+    }
+
+    private Task RefuseAsync(HttpContext http, string requestId, Outcome outcome, int status, string message, string code, string? param = null)
+    {
+        outcome.Name = status == StatusCodes.Status401Unauthorized ? "unauthenticated" : "refused";
+        GatewayLog.Refused(logger, requestId, status, code);
+        return OpenAIErrorWriter.WriteAsync(http, status, message, code, param);
+    }
+
+    private Task BlockAsync(HttpContext http, Outcome outcome, DecisionRecord record)
+    {
+        outcome.Name = "blocked";
+        var (status, errorBody) = OpenAIErrors.ForDecision(record);
+        GatewayLog.Blocked(logger, record.RequestId, record.BlockedBy, record.Phase == PolicyPhase.Input ? "input" : "output", status);
+        return OpenAIErrorWriter.WriteBodyAsync(http, status, errorBody);
+    }
+
+    private static string IdentityCode(int status) => status switch
+    {
+        StatusCodes.Status401Unauthorized => "invalid_identity",
+        StatusCodes.Status503ServiceUnavailable => "identity_unavailable",
+        _ => "invalid_identity_hint",
+    };
+
+    private static string? PlanParam(string? code, string? pinnedModel) => code switch
+    {
+        "unknown_target" or "target_not_allowed" => GatewayHeaders.Provider,
+        "model_not_served" => pinnedModel is null ? "model" : GatewayHeaders.Model,
+        "model_required" => "model",
+        _ => null,
+    };
+
+    /// <summary>Reads an optional single-valued header; false when it is repeated, too long or has control characters.</summary>
+    private static bool TryReadHeader(HttpRequest request, string name, out string? value)
+    {
+        value = null;
+        var values = request.Headers[name];
+        if (values.Count == 0)
+        {
+            return true;
+        }
+
+        if (values.Count > 1 || values[0] is not { } text)
+        {
+            return false;
+        }
+
+        text = text.Trim();
+        if (text.Length > GatewayHeaders.MaxValueLength || text.Any(char.IsControl))
+        {
+            return false;
+        }
+
+        value = text.Length == 0 ? null : text;
+        return true;
+    }
+
+    /// <summary>How the request ended, for the request counter.</summary>
+    private sealed class Outcome
+    {
+        public string Name { get; set; } = "ok";
+    }
+}

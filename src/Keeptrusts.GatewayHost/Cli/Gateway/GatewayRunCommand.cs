@@ -1,0 +1,280 @@
+using System.CommandLine;
+using System.Globalization;
+using Keeptrusts.Policy.Evaluation;
+
+namespace Keeptrusts.GatewayHost.Cli.Gateway;
+
+/// <summary>
+/// <c>kt gateway run [--listen host:port] --policy-config F [--policy-config G ...] [--fail-mode block|allow]
+/// [--max-concurrency n] [--api-token t] [--upstream url] [--upstream-api-key k] [--upstream-api-key-header h]
+/// [--upstream-api-key-prefix p]</c>: loads and lints the configuration, refuses to start on any error, then serves
+/// the OpenAI-compatible API and the runtime endpoints until SIGTERM or Ctrl+C. SIGHUP reloads the configuration.
+/// </summary>
+internal sealed class GatewayRunCommand : Command
+{
+    private readonly KtConsole _console;
+
+    private readonly Option<string> _listen = new("--listen")
+    {
+        Description = "Address to listen on: host:port, [ipv6]:port or localhost:port.",
+        HelpName = "host:port",
+        DefaultValueFactory = static _ => ListenAddress.Default.ToString(),
+    };
+
+    private readonly Option<int?> _port = new("--port")
+    {
+        Description = "Shorthand that replaces only the port of --listen.",
+        HelpName = "port",
+    };
+
+    private readonly Option<string[]> _configs = new("--policy-config", "--config", "-c")
+    {
+        Description = "Declarative config file to load; repeat the flag to layer multiple files (the later file wins). Default: policy-config.yaml in the current directory.",
+        HelpName = "path",
+        Arity = ArgumentArity.OneOrMore,
+    };
+
+    private readonly Option<string> _failMode = new("--fail-mode")
+    {
+        Description = "Behavior on policy error: block (default) or allow.",
+        HelpName = "block|allow",
+        DefaultValueFactory = static _ => "block",
+    };
+
+    private readonly Option<int?> _maxConcurrency = new("--max-concurrency")
+    {
+        Description = $"Maximum concurrent upstream requests [env: {GatewayRunSettings.MaxConcurrencyVariable}; default {GatewayRunSettings.DefaultMaxConcurrency}].",
+        HelpName = "n",
+    };
+
+    private readonly Option<string> _apiToken = new("--api-token")
+    {
+        Description = $"Runtime token used for gateway reporting and authenticated inspection [env: {GatewayRunSettings.GatewayTokenVariable}].",
+        HelpName = "token",
+    };
+
+    private readonly Option<string> _upstream = new("--upstream")
+    {
+        Description = $"Debug-only: send every request to this OpenAI-compatible URL instead of the configured providers [env: {GatewayRunSettings.UpstreamUrlVariable}].",
+        HelpName = "url",
+    };
+
+    private readonly Option<string> _upstreamApiKey = new("--upstream-api-key")
+    {
+        Description = $"Debug-only credential for --upstream [env: {GatewayRunSettings.UpstreamApiKeyVariable}].",
+        HelpName = "key",
+    };
+
+    private readonly Option<string> _upstreamApiKeyHeader = new("--upstream-api-key-header")
+    {
+        Description = $"Header name for upstream credentials [env: {GatewayRunSettings.UpstreamApiKeyHeaderVariable}; default Authorization].",
+        HelpName = "header",
+    };
+
+    private readonly Option<string> _upstreamApiKeyPrefix = new("--upstream-api-key-prefix")
+    {
+        Description = $"Prefix used when constructing the upstream auth header [env: {GatewayRunSettings.UpstreamApiKeyPrefixVariable}; default Bearer].",
+        HelpName = "prefix",
+    };
+
+    private readonly Option<int> _shutdownTimeout = new("--shutdown-timeout")
+    {
+        Description = "Seconds a shutdown waits for in-flight requests to finish. Default 30.",
+        HelpName = "seconds",
+        DefaultValueFactory = static _ => 30,
+    };
+
+    private readonly Option<bool> _noWatch = new("--no-watch")
+    {
+        Description = "Do not reload when a configuration file changes (SIGHUP and the reload endpoint still work).",
+    };
+
+    public GatewayRunCommand(KtConsole console)
+        : base("run", "Start the policy enforcement gateway: an OpenAI-compatible API on port 41002 that applies the policy chain to every request and response.")
+    {
+        _console = console ?? throw new ArgumentNullException(nameof(console));
+        _failMode.AcceptOnlyFromAmong("block", "allow");
+        _listen.Validators.Add(static result =>
+        {
+            if (result.Tokens.Count > 0 && !ListenAddress.TryParse(result.Tokens[^1].Value, out _, out var problem))
+            {
+                result.AddError("--listen: " + problem);
+            }
+        });
+        _port.Validators.Add(static result =>
+        {
+            if (result.GetValueOrDefault<int?>() is { } port && (port < 0 || port > 65535))
+            {
+                result.AddError($"--port must be from 0 to 65535, found {port}");
+            }
+        });
+        _maxConcurrency.Validators.Add(static result =>
+        {
+            if (result.GetValueOrDefault<int?>() is { } n && n < 1)
+            {
+                result.AddError($"--max-concurrency must be a positive integer, found {n}");
+            }
+        });
+        _shutdownTimeout.Validators.Add(static result =>
+        {
+            if (result.GetValueOrDefault<int>() is var n && n < 0)
+            {
+                result.AddError($"--shutdown-timeout must be zero or more seconds, found {n}");
+            }
+        });
+        _configs.Validators.Add(static result =>
+        {
+            foreach (var token in result.Tokens)
+            {
+                if (token.Value.Length > 1 && token.Value[0] == '-')
+                {
+                    result.AddError($"Unrecognized option '{token.Value}' (for a file whose name starts with '-', write ./{token.Value})");
+                }
+            }
+        });
+
+        foreach (var option in new Option[] { _listen, _port, _configs, _failMode, _maxConcurrency, _apiToken, _upstream, _upstreamApiKey, _upstreamApiKeyHeader, _upstreamApiKeyPrefix, _shutdownTimeout, _noWatch })
+        {
+            Options.Add(option);
+        }
+
+        SetAction(ExecuteAsync);
+    }
+
+    /// <summary>
+    /// Turns the parsed flags and the environment into settings, or the problems that stop them (each one line,
+    /// naming the flag or variable). A flag beats its environment variable.
+    /// </summary>
+    internal (GatewayRunSettings? Settings, IReadOnlyList<string> Problems) Resolve(ParseResult parseResult)
+    {
+        var problems = new List<string>();
+        var env = _console.GetEnvironmentVariable;
+        ListenAddress.TryParse(parseResult.GetRequiredValue(_listen), out var listen, out _);
+        listen ??= ListenAddress.Default;
+        if (parseResult.GetValue(_port) is { } port)
+        {
+            listen = listen with { Port = port };
+        }
+
+        var configs = parseResult.GetValue(_configs) ?? [];
+        if (configs.Length == 0)
+        {
+            var fallback = Path.Combine(_console.WorkingDirectory, GatewayRunSettings.DefaultConfigFile);
+            if (File.Exists(fallback))
+            {
+                configs = [fallback];
+            }
+            else
+            {
+                problems.Add($"no configuration: pass --policy-config <path> (or run where {GatewayRunSettings.DefaultConfigFile} is)");
+            }
+        }
+
+        var maxConcurrency = parseResult.GetValue(_maxConcurrency);
+        if (maxConcurrency is null && NonEmpty(env(GatewayRunSettings.MaxConcurrencyVariable)) is { } fromEnv)
+        {
+            if (int.TryParse(fromEnv, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n >= 1)
+            {
+                maxConcurrency = n;
+            }
+            else
+            {
+                problems.Add($"{GatewayRunSettings.MaxConcurrencyVariable} must be a positive integer, found '{fromEnv}'");
+            }
+        }
+
+        Uri? upstream = null;
+        var upstreamText = NonEmpty(parseResult.GetValue(_upstream)) ?? NonEmpty(env(GatewayRunSettings.UpstreamUrlVariable));
+        if (upstreamText is not null)
+        {
+            var source = NonEmpty(parseResult.GetValue(_upstream)) is null ? GatewayRunSettings.UpstreamUrlVariable : "--upstream";
+            if (!Uri.TryCreate(upstreamText, UriKind.Absolute, out upstream) || (upstream.Scheme != Uri.UriSchemeHttp && upstream.Scheme != Uri.UriSchemeHttps) || upstream.UserInfo.Length > 0)
+            {
+                // Never echo the value: a URL may carry credentials.
+                problems.Add($"{source} must be an absolute http or https URL without credentials in it");
+                upstream = null;
+            }
+        }
+
+        var header = NonEmpty(parseResult.GetValue(_upstreamApiKeyHeader)) ?? NonEmpty(env(GatewayRunSettings.UpstreamApiKeyHeaderVariable));
+        if (header is not null && !IsToken(header))
+        {
+            problems.Add($"the upstream api key header '{header}' is not a valid HTTP header name");
+        }
+
+        var prefix = parseResult.GetValue(_upstreamApiKeyPrefix) ?? env(GatewayRunSettings.UpstreamApiKeyPrefixVariable);
+        if (prefix is not null && prefix.AsSpan().IndexOfAny('\r', '\n') >= 0)
+        {
+            problems.Add("the upstream api key prefix must be one line");
+        }
+
+        var apiKey = NonEmpty(parseResult.GetValue(_upstreamApiKey)) ?? NonEmpty(env(GatewayRunSettings.UpstreamApiKeyVariable));
+        if (apiKey is not null && apiKey.AsSpan().IndexOfAny('\r', '\n') >= 0)
+        {
+            problems.Add("the upstream api key must be one line");
+        }
+
+        Uri? apiUrl = null;
+        if (NonEmpty(env(GatewayRunSettings.ApiUrlVariable)) is { } apiUrlText)
+        {
+            if (!Uri.TryCreate(apiUrlText, UriKind.Absolute, out apiUrl) || (apiUrl.Scheme != Uri.UriSchemeHttp && apiUrl.Scheme != Uri.UriSchemeHttps) || apiUrl.UserInfo.Length > 0)
+            {
+                problems.Add($"{GatewayRunSettings.ApiUrlVariable} must be an absolute http or https URL without credentials in it");
+                apiUrl = null;
+            }
+        }
+
+        if (problems.Count > 0)
+        {
+            return (null, problems);
+        }
+
+        var settings = new GatewayRunSettings
+        {
+            Listen = listen,
+            ConfigFiles = configs,
+            FailMode = parseResult.GetRequiredValue(_failMode) == "allow" ? FailMode.Allow : FailMode.Block,
+            MaxConcurrency = maxConcurrency ?? GatewayRunSettings.DefaultMaxConcurrency,
+            ApiToken = NonEmpty(parseResult.GetValue(_apiToken)) ?? NonEmpty(env(GatewayRunSettings.GatewayTokenVariable)),
+            Upstream = upstream,
+            UpstreamApiKey = apiKey,
+            UpstreamApiKeyHeader = header,
+            UpstreamApiKeyPrefix = prefix?.Trim(),
+            ApiUrl = apiUrl,
+            ShutdownTimeout = TimeSpan.FromSeconds(parseResult.GetRequiredValue(_shutdownTimeout)),
+            WatchConfigFiles = !parseResult.GetValue(_noWatch),
+        };
+        return (settings, []);
+    }
+
+    private async Task<int> ExecuteAsync(ParseResult parseResult, CancellationToken cancellationToken)
+    {
+        var (settings, problems) = Resolve(parseResult);
+        if (settings is null)
+        {
+            foreach (var problem in problems)
+            {
+                await _console.Error.WriteLineAsync(KtCommand.OneLine("kt: error: " + problem)).ConfigureAwait(false);
+            }
+
+            return ExitCodes.UsageOrIo;
+        }
+
+        return await GatewayRunner.RunAsync(settings, _console, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static string? NonEmpty(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();
+
+    private static bool IsToken(string name)
+    {
+        foreach (var c in name)
+        {
+            if (c <= ' ' || c >= 0x7f || "()<>@,;:\\\"/[]?={}".Contains(c, StringComparison.Ordinal))
+            {
+                return false;
+            }
+        }
+
+        return name.Length > 0;
+    }
+}

@@ -1,0 +1,77 @@
+using Keeptrusts.Policy.Evaluation;
+
+namespace Keeptrusts.GatewayHost.Cli.Gateway;
+
+/// <summary>
+/// Everything <c>kt gateway run</c> was told, from flags and environment variables (a flag beats its variable).
+/// <see cref="ToString"/> and <see cref="Describe"/> mask every secret.
+/// </summary>
+internal sealed record GatewayRunSettings
+{
+    public const string MaxConcurrencyVariable = "KEEPTRUSTS_GATEWAY_MAX_CONCURRENCY";
+    public const string GatewayTokenVariable = "KEEPTRUSTS_GATEWAY_TOKEN";
+    public const string UpstreamUrlVariable = "KEEPTRUSTS_UPSTREAM_URL";
+    public const string UpstreamApiKeyVariable = "KEEPTRUSTS_UPSTREAM_API_KEY";
+    public const string UpstreamApiKeyHeaderVariable = "KEEPTRUSTS_UPSTREAM_API_KEY_HEADER";
+    public const string UpstreamApiKeyPrefixVariable = "KEEPTRUSTS_UPSTREAM_API_KEY_PREFIX";
+    public const string ApiUrlVariable = "KEEPTRUSTS_API_URL";
+    public const string DefaultConfigFile = "policy-config.yaml";
+    public const int DefaultMaxConcurrency = 16;
+
+    public ListenAddress Listen { get; init; } = ListenAddress.Default;
+
+    /// <summary>The configuration files, in layering order (later wins).</summary>
+    public IReadOnlyList<string> ConfigFiles { get; init; } = [];
+
+    public FailMode FailMode { get; init; } = FailMode.Block;
+
+    public int MaxConcurrency { get; init; } = DefaultMaxConcurrency;
+
+    /// <summary>The runtime token: guards the admin endpoints and authenticates event reporting.</summary>
+    public string? ApiToken { get; init; }
+
+    /// <summary>Break-glass override: every request goes to this OpenAI-compatible URL instead of the configured targets.</summary>
+    public Uri? Upstream { get; init; }
+
+    public string? UpstreamApiKey { get; init; }
+
+    /// <summary>The header that carries upstream credentials; <see langword="null"/> keeps each provider's own (<c>Authorization</c> for OpenAI-format targets).</summary>
+    public string? UpstreamApiKeyHeader { get; init; }
+
+    /// <summary>The prefix before the credential; <see langword="null"/> keeps each provider's own (<c>Bearer</c> for OpenAI-format targets).</summary>
+    public string? UpstreamApiKeyPrefix { get; init; }
+
+    /// <summary>The control plane (<c>KEEPTRUSTS_API_URL</c>): decision events go to its <c>/v1/events</c>.</summary>
+    public Uri? ApiUrl { get; init; }
+
+    /// <summary>How long a shutdown waits for in-flight requests before cutting them off.</summary>
+    public TimeSpan ShutdownTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Whether configuration files are watched and reloaded when they change.</summary>
+    public bool WatchConfigFiles { get; init; } = true;
+
+    /// <summary>One line per setting for the startup banner; secrets appear as <c>set</c> or <c>not set</c>.</summary>
+    public IEnumerable<string> Describe()
+    {
+        yield return $"listen: {Listen}";
+        yield return $"policy config: {string.Join(", ", ConfigFiles)}";
+        yield return $"fail mode: {(FailMode == FailMode.Allow ? "allow" : "block")}";
+        yield return $"max concurrency: {MaxConcurrency}";
+        yield return $"api token: {Mask(ApiToken)}";
+        if (Upstream is not null)
+        {
+            yield return $"upstream override: {Upstream.GetLeftPart(UriPartial.Path)} (api key {Mask(UpstreamApiKey)})";
+        }
+
+        if (UpstreamApiKeyHeader is not null || UpstreamApiKeyPrefix is not null)
+        {
+            yield return $"upstream credential header: {UpstreamApiKeyHeader ?? "Authorization"}: {(UpstreamApiKeyPrefix is null ? "Bearer" : UpstreamApiKeyPrefix.Length == 0 ? "(no prefix)" : UpstreamApiKeyPrefix)} <key>";
+        }
+
+        yield return $"control plane: {(ApiUrl is null ? "not set" : ApiUrl.GetLeftPart(UriPartial.Path))}";
+    }
+
+    public override string ToString() => string.Join("; ", Describe());
+
+    private static string Mask(string? secret) => string.IsNullOrEmpty(secret) ? "not set" : "set";
+}

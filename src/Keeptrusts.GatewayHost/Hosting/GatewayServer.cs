@@ -1,0 +1,208 @@
+using System.Net;
+using Keeptrusts.AspNetCore;
+using Keeptrusts.GatewayHost.Cli.Gateway;
+using Keeptrusts.GatewayHost.Reporting;
+using Keeptrusts.Providers;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Keeptrusts.GatewayHost.Hosting;
+
+/// <summary>
+/// The standalone gateway: Kestrel on the listen address with limits that keep hostile clients cheap, the
+/// Keeptrusts endpoints from <c>Keeptrusts.AspNetCore</c>, event reporting when a control plane is configured, and a
+/// graceful stop (no new connections, in-flight requests drained within the shutdown timeout, then sinks flushed).
+/// </summary>
+internal sealed partial class GatewayServer : IAsyncDisposable
+{
+    /// <summary>The most request headers accepted; more gets 431.</summary>
+    internal const int MaxRequestHeaderCount = 100;
+
+    /// <summary>The most bytes of request headers accepted; more gets 431.</summary>
+    internal const int MaxRequestHeadersTotalSize = 32 * 1024;
+
+    private readonly WebApplication _app;
+    private readonly ControlPlaneEventSink? _events;
+    private readonly ILogger _logger;
+    private int _stopped;
+
+    private GatewayServer(WebApplication app, ControlPlaneEventSink? events, IReadOnlyList<Uri> addresses)
+    {
+        _app = app;
+        _events = events;
+        Addresses = addresses;
+        _logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger<GatewayServer>();
+        Runtime = app.Services.GetRequiredService<IKeeptrustsGatewayRuntime>();
+    }
+
+    /// <summary>The addresses Kestrel bound, with the real port when port 0 was asked for.</summary>
+    public IReadOnlyList<Uri> Addresses { get; }
+
+    public IKeeptrustsGatewayRuntime Runtime { get; }
+
+    /// <summary>Builds and starts the gateway. Throws <see cref="KeeptrustsGatewayConfigurationException"/> when the configuration cannot be loaded and <see cref="IOException"/> when the address cannot be bound.</summary>
+    public static async Task<GatewayServer> StartAsync(GatewayRunSettings settings, ILoggerProvider logs, TimeProvider time, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], EnvironmentName = Environments.Production });
+        builder.Logging.ClearProviders();
+        builder.Logging.AddProvider(logs);
+        builder.Logging.SetMinimumLevel(LogLevel.Information);
+        builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
+        builder.Logging.AddFilter("System.Net.Http", LogLevel.Warning);
+        builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.None);
+
+        // Signals belong to the kt process (ProcessSignals), never to a host that tests run in their own process.
+        builder.Services.AddSingleton<IHostLifetime, ExternallyStoppedLifetime>();
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = settings.ShutdownTimeout);
+        builder.WebHost.UseKestrel(kestrel => ConfigureKestrel(kestrel, settings));
+
+        ControlPlaneEventSink? events = null;
+        if (settings.ApiUrl is { } apiUrl)
+        {
+            var http = new HttpClient { Timeout = Timeout.InfiniteTimeSpan };
+            events = new ControlPlaneEventSink(new EventReportingOptions { ApiUrl = apiUrl, Token = settings.ApiToken }, http, time, logs.CreateLogger(typeof(ControlPlaneEventSink).FullName!));
+        }
+
+        builder.Services.AddKeeptrustsGateway(options =>
+        {
+            foreach (var file in settings.ConfigFiles)
+            {
+                options.ConfigFiles.Add(file);
+            }
+
+            options.FailMode = settings.FailMode;
+            options.MaxConcurrency = settings.MaxConcurrency;
+            options.AdminToken = settings.ApiToken;
+            options.WatchConfigFiles = settings.WatchConfigFiles;
+            options.DrainTimeout = settings.ShutdownTimeout;
+            options.TimeProvider = time;
+            if (events is not null)
+            {
+                options.DecisionSinks.Add(events);
+            }
+        });
+        builder.Services.AddKeeptrustsProviders(options =>
+        {
+            options.UpstreamApiKey = settings.UpstreamApiKey;
+            options.ApiKeyHeader = settings.UpstreamApiKeyHeader;
+            options.ApiKeyPrefix = settings.UpstreamApiKeyPrefix;
+        });
+        if (settings.Upstream is { } upstream)
+        {
+            UpstreamOverrideFactory.Register(builder.Services, upstream);
+        }
+
+        var app = builder.Build();
+        app.MapKeeptrustsGateway();
+        try
+        {
+            // Resolving the runtime loads the configuration; a broken one fails here, before anything listens.
+            _ = app.Services.GetRequiredService<IKeeptrustsGatewayRuntime>().Current;
+            await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await app.DisposeAsync().ConfigureAwait(false);
+            if (events is not null)
+            {
+                await events.DisposeAsync().ConfigureAwait(false);
+            }
+
+            throw;
+        }
+
+        var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.Select(static a => new Uri(a)).ToList() ?? [];
+        return new GatewayServer(app, events, addresses);
+    }
+
+    /// <summary>Reloads the configuration files (SIGHUP). The runtime logs the outcome; a failed reload keeps the running configuration.</summary>
+    public Task<GatewayReloadResult> ReloadAsync(CancellationToken cancellationToken)
+    {
+        GatewayLog.ReloadRequested(_logger);
+        return Runtime.ReloadAsync(null, cancellationToken);
+    }
+
+    /// <summary>
+    /// Stops accepting connections, lets in-flight requests finish (up to the shutdown timeout, or until
+    /// <paramref name="abort"/>), then disposes the runtime (engines flush their sinks) and the event reporter.
+    /// </summary>
+    public async Task StopAsync(CancellationToken abort)
+    {
+        if (Interlocked.Exchange(ref _stopped, 1) != 0)
+        {
+            return;
+        }
+
+        GatewayLog.Stopping(_logger, _app.Services.GetRequiredService<IOptions<HostOptions>>().Value.ShutdownTimeout.TotalSeconds);
+        try
+        {
+            await _app.StopAsync(abort).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (abort.IsCancellationRequested)
+        {
+        }
+
+        await _app.DisposeAsync().ConfigureAwait(false);
+        if (_events is not null)
+        {
+            await _events.DisposeAsync().ConfigureAwait(false);
+        }
+
+        GatewayLog.Stopped(_logger);
+    }
+
+    public async ValueTask DisposeAsync() => await StopAsync(CancellationToken.None).ConfigureAwait(false);
+
+    private static void ConfigureKestrel(KestrelServerOptions kestrel, GatewayRunSettings settings)
+    {
+        var gatewayOptions = kestrel.ApplicationServices.GetRequiredService<IOptions<KeeptrustsGatewayOptions>>().Value;
+        kestrel.AddServerHeader = false;
+        var limits = kestrel.Limits;
+
+        // Kestrel refuses a larger Content-Length with 413 before reading a byte of it.
+        limits.MaxRequestBodySize = gatewayOptions.MaxRequestBodyBytes;
+        limits.MaxRequestHeaderCount = MaxRequestHeaderCount;
+        limits.MaxRequestHeadersTotalSize = MaxRequestHeadersTotalSize;
+        limits.MaxRequestLineSize = 8 * 1024;
+        limits.RequestHeadersTimeout = TimeSpan.FromSeconds(10);
+
+        // A body trickling in slower than 1 KiB/s after a 5 s grace period is cut off, so a slow upload of a huge
+        // body cannot hold a connection (and a concurrency slot) for hours.
+        limits.MinRequestBodyDataRate = new MinDataRate(bytesPerSecond: 1024, gracePeriod: TimeSpan.FromSeconds(5));
+        limits.MinResponseDataRate = new MinDataRate(bytesPerSecond: 240, gracePeriod: TimeSpan.FromSeconds(10));
+        limits.Http2.MaxRequestHeaderFieldSize = 16 * 1024;
+
+        var listen = settings.Listen;
+        if (listen.IsLocalhost)
+        {
+            if (listen.Port == 0)
+            {
+                kestrel.Listen(IPAddress.Loopback, 0);
+            }
+            else
+            {
+                kestrel.ListenLocalhost(listen.Port);
+            }
+        }
+        else
+        {
+            kestrel.Listen(listen.Address!, listen.Port);
+        }
+    }
+
+    /// <summary>Does not hook console signals: the kt process decides when the host stops.</summary>
+    private sealed class ExternallyStoppedLifetime : IHostLifetime
+    {
+        public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    }
+}
