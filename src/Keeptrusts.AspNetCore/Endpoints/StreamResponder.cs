@@ -19,6 +19,9 @@ namespace Keeptrusts.AspNetCore.Endpoints;
 /// </summary>
 internal static class StreamResponder
 {
+    /// <summary>How long an error event has to reach the caller before the connection is aborted.</summary>
+    internal static readonly TimeSpan AbortGrace = TimeSpan.FromSeconds(1);
+
     public static async Task<string> StreamAsync(HttpContext http, PolicyExchange exchange, IAsyncEnumerable<ReadOnlyMemory<byte>> chunks, bool stripUsage, string? target, string requestId, ILogger logger, CancellationToken cancellationToken)
     {
         var response = http.Response;
@@ -112,9 +115,19 @@ internal static class StreamResponder
 
     private static async Task AbortAfterSentAsync(HttpContext http)
     {
-        // Completing the body hands everything written to the transport; aborting then resets what is left of the
-        // exchange, so the caller never sees a clean end of a stream that did not finish.
+        // A flush hands the event to the transport, not yet to the network, and an abort discards what the transport
+        // has not sent. So the connection is aborted only after the caller closed it (SDKs that read error events do,
+        // at once) or after a short grace on the real clock, which is about sockets, not about business time.
         await http.Response.BodyWriter.FlushAsync(http.RequestAborted).ConfigureAwait(false);
+        try
+        {
+            await Task.Delay(AbortGrace, TimeProvider.System, http.RequestAborted).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            return;
+        }
+
         http.Abort();
     }
 }

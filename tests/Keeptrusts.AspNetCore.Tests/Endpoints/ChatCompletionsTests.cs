@@ -189,9 +189,11 @@ public sealed class ChatCompletionsTests
 
     internal static async Task<HttpResponseMessage> PostAsync(TestGateway gateway, string json, string contentType = "application/json")
     {
-        using var content = new StringContent(json, Encoding.UTF8);
-        content.Headers.ContentType = System.Net.Http.Headers.MediaTypeHeaderValue.Parse(contentType);
-        return await gateway.Http.PostAsync("/v1/chat/completions", content, Patience.Token());
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = new StringContent(json, Encoding.UTF8) };
+        request.Content.Headers.ContentType = System.Net.Http.Headers.MediaTypeHeaderValue.Parse(contentType);
+
+        // Headers only: a stream is read event by event, and may end in a reset after its error event.
+        return await gateway.Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, Patience.Token());
     }
 
     internal static async Task<JsonElement> ErrorAsync(HttpResponseMessage response)
