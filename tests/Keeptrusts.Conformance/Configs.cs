@@ -17,6 +17,20 @@ public static class Configs
               model: echo-1
         """;
 
+    /// <summary>
+    /// A configuration with its provider section swapped for one OpenAI-compatible target at <paramref name="baseUrl"/>:
+    /// the gateways then answer through the echo upstream of the suite, which cuts streams in the pattern under test.
+    /// </summary>
+    public static string WithUpstream(string name, string baseUrl) =>
+        All[name].Replace(Provider, $$"""
+            providers:
+              targets:
+                - id: echo
+                  provider: openai
+                  base_url: {{baseUrl}}
+                  model: echo-1
+            """, StringComparison.Ordinal);
+
     public static IReadOnlyDictionary<string, string> All { get; } = new Dictionary<string, string>
     {
         [Standard] = """

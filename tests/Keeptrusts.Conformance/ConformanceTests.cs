@@ -95,18 +95,22 @@ public class ConformanceTests(SurfaceFixture surfaces) : IClassFixture<SurfaceFi
 public sealed class SurfaceFixture : IAsyncLifetime
 {
     private readonly List<ISurface> _all = [];
+    private EchoUpstream? _upstream;
 
     public IReadOnlyList<ISurface> All => _all;
 
     /// <summary>The surfaces the table must run through.</summary>
-    public IReadOnlyList<string> Expected { get; } = ["core", "httpclient handler", "ichatclient decorator"];
+    public IReadOnlyList<string> Expected { get; } = ["core", "httpclient handler", "ichatclient decorator", "aspnetcore gateway", "kt gateway run"];
 
-    public Task InitializeAsync()
+    public async Task InitializeAsync()
     {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        _upstream = await EchoUpstream.StartAsync(timeout.Token);
         _all.Add(new CoreSurface());
         _all.Add(new HandlerSurface());
         _all.Add(new ChatClientSurface());
-        return Task.CompletedTask;
+        _all.Add(new AspNetCoreSurface(_upstream));
+        _all.Add(new KtGatewaySurface(_upstream));
     }
 
     public async Task DisposeAsync()
@@ -114,6 +118,11 @@ public sealed class SurfaceFixture : IAsyncLifetime
         foreach (var surface in _all)
         {
             await surface.DisposeAsync();
+        }
+
+        if (_upstream is not null)
+        {
+            await _upstream.DisposeAsync();
         }
     }
 }
