@@ -13,7 +13,8 @@ namespace Keeptrusts.Benchmarks;
 /// <summary>
 /// What the in-process surfaces add to a call: a 4 KB conversation (system prompt, six turns) through an HttpClient
 /// and through an IChatClient whose inner end answers from memory, without and with Keeptrusts, plus the same two
-/// evaluations (request, answer) straight through the engine. Surface overhead = with − without − engine.
+/// evaluations (request, answer) straight through the engine. The surfaces' own cost is measured twice: with an
+/// empty chain (everything but the policies: reading, exchange, record, rewrite), and as with − without − engine.
 /// </summary>
 [MemoryDiagnoser]
 public class InProcessBenchmarks
@@ -36,6 +37,9 @@ public class InProcessBenchmarks
     ];
 
     private PolicyEngine _engine = null!;
+    private PolicyEngine _emptyEngine = null!;
+    private HttpClient _emptyHttp = null!;
+    private IChatClient _emptyChat = null!;
     private byte[] _request = [];
     private byte[] _response = [];
     private HttpClient _plainHttp = null!;
@@ -69,6 +73,8 @@ public class InProcessBenchmarks
             usage = new { prompt_tokens = 900, completion_tokens = 150, total_tokens = 1050 },
         });
 
+        _emptyEngine = PolicyEngine.Create(PolicyConfigLoader.Parse("pack: {name: empty, version: 1.0.0}\npolicies:\n  chain: []\n").Config!);
+        _emptyHttp = new HttpClient(new KeeptrustsPolicyHandler(_emptyEngine) { InnerHandler = new MemoryProvider(_response) });
         _plainHttp = new HttpClient(new MemoryProvider(_response));
         _guardedHttp = new HttpClient(new KeeptrustsPolicyHandler(_engine) { InnerHandler = new MemoryProvider(_response) });
 
@@ -76,6 +82,7 @@ public class InProcessBenchmarks
         var inner = new MemoryChatClient(answer);
         _plainChat = inner;
         _guardedChat = inner.UseKeeptrusts(engine: _engine);
+        _emptyChat = inner.UseKeeptrusts(engine: _emptyEngine);
 
         if (HttpWithKeeptrusts() != HttpWithout() || ChatWithKeeptrusts() != ChatWithout() || EngineOnly() != PolicyDecision.Allow)
         {
@@ -88,6 +95,7 @@ public class InProcessBenchmarks
     {
         _plainHttp.Dispose();
         _guardedHttp.Dispose();
+        _emptyHttp.Dispose();
     }
 
     [Benchmark(Baseline = true)]
@@ -95,6 +103,9 @@ public class InProcessBenchmarks
 
     [Benchmark]
     public int HttpWithKeeptrusts() => Send(_guardedHttp);
+
+    [Benchmark]
+    public int HttpWithKeeptrustsNoPolicies() => Send(_emptyHttp);
 
     [Benchmark]
     public PolicyDecision EngineOnly()
@@ -117,6 +128,9 @@ public class InProcessBenchmarks
 
     [Benchmark]
     public int ChatWithKeeptrusts() => _guardedChat.GetResponseAsync(_messages).GetAwaiter().GetResult().Text.Length;
+
+    [Benchmark]
+    public int ChatWithKeeptrustsNoPolicies() => _emptyChat.GetResponseAsync(_messages).GetAwaiter().GetResult().Text.Length;
 
     [Benchmark]
     public PolicyDecision ChatEngineOnly()
