@@ -57,6 +57,22 @@ internal sealed class AnthropicStreamTranslator
     /// <summary>Adds the chunks for one event; returns true at <c>message_stop</c>.</summary>
     internal bool Translate(ReadOnlyMemory<byte> data, List<byte[]> chunks)
     {
+        // Content deltas are nearly every event of a stream: they are read without building a document.
+        if (TryReadDelta(data.Span, out var blockIndex, out var deltaType, out var deltaText))
+        {
+            switch (deltaType)
+            {
+                case "text_delta" when deltaText is { Length: > 0 }:
+                    chunks.Add(Writer().Content(deltaText));
+                    break;
+                case "input_json_delta" when deltaText is { Length: > 0 } && _toolIndexByBlock.TryGetValue(blockIndex, out var tool):
+                    chunks.Add(Writer().ToolCallArguments(tool, deltaText));
+                    break;
+            }
+
+            return false;
+        }
+
         using var document = JsonDocument.Parse(data);
         var root = document.RootElement;
         if (root.ValueKind != JsonValueKind.Object)
@@ -155,6 +171,79 @@ internal sealed class AnthropicStreamTranslator
                 chunks.Add(Writer().ToolCallArguments(toolIndex, json));
                 break;
         }
+    }
+
+    /// <summary>
+    /// Reads a <c>content_block_delta</c> event: its block index, its delta type, and the delta's <c>text</c> or
+    /// <c>partial_json</c>. False for any other event (or a delta shaped unexpectedly), which is then read in full.
+    /// </summary>
+    private static bool TryReadDelta(ReadOnlySpan<byte> json, out int index, out string? deltaType, out string? text)
+    {
+        index = 0;
+        deltaType = null;
+        text = null;
+        var isDelta = false;
+        var reader = new Utf8JsonReader(json);
+        if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+        {
+            return false;
+        }
+
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            if (reader.ValueTextEquals("type"u8))
+            {
+                reader.Read();
+                if (reader.TokenType != JsonTokenType.String || !reader.ValueTextEquals("content_block_delta"u8))
+                {
+                    return false;
+                }
+
+                isDelta = true;
+            }
+            else if (reader.ValueTextEquals("index"u8))
+            {
+                reader.Read();
+                if (reader.TokenType != JsonTokenType.Number || !reader.TryGetInt32(out index))
+                {
+                    return false;
+                }
+            }
+            else if (reader.ValueTextEquals("delta"u8))
+            {
+                reader.Read();
+                if (reader.TokenType != JsonTokenType.StartObject)
+                {
+                    return false;
+                }
+
+                while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+                {
+                    var isType = reader.ValueTextEquals("type"u8);
+                    var isText = reader.ValueTextEquals("text"u8) || reader.ValueTextEquals("partial_json"u8);
+                    reader.Read();
+                    if (isType && reader.TokenType == JsonTokenType.String)
+                    {
+                        deltaType = reader.GetString();
+                    }
+                    else if (isText && reader.TokenType == JsonTokenType.String)
+                    {
+                        text = reader.GetString();
+                    }
+                    else
+                    {
+                        reader.Skip();
+                    }
+                }
+            }
+            else
+            {
+                reader.Read();
+                reader.Skip();
+            }
+        }
+
+        return isDelta;
     }
 
     private ChunkWriter Writer() => _writer ?? throw new InvalidUpstreamResponseException("the stream did not begin with message_start");

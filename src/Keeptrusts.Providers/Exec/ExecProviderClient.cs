@@ -21,6 +21,7 @@ namespace Keeptrusts.Providers.Exec;
 internal sealed class ExecProviderClient : IProviderClient
 {
     private readonly string _targetId;
+    private readonly string _provider;
     private readonly string _program;
     private readonly IReadOnlyList<string> _arguments;
     private readonly string _workingDirectory;
@@ -28,9 +29,10 @@ internal sealed class ExecProviderClient : IProviderClient
     private readonly int _maxResponseBytes;
     private readonly ILogger _logger;
 
-    private ExecProviderClient(string targetId, string program, IReadOnlyList<string> arguments, string workingDirectory, TimeProvider time, int maxResponseBytes, ILogger logger)
+    private ExecProviderClient(string targetId, string provider, string program, IReadOnlyList<string> arguments, string workingDirectory, TimeProvider time, int maxResponseBytes, ILogger logger)
     {
         _targetId = targetId;
+        _provider = provider;
         _program = program;
         _arguments = arguments;
         _workingDirectory = workingDirectory;
@@ -44,7 +46,7 @@ internal sealed class ExecProviderClient : IProviderClient
     public IReadOnlyList<string> Arguments => _arguments;
 
     /// <summary>Parses the command line. Throws <see cref="ProviderConfigurationException"/> when it cannot be run.</summary>
-    public static ExecProviderClient Create(string targetId, string commandLine, string source, string workingDirectory, TimeProvider time, int maxResponseBytes, ILogger logger)
+    public static ExecProviderClient Create(string targetId, string provider, string commandLine, string source, string workingDirectory, TimeProvider time, int maxResponseBytes, ILogger logger)
     {
         // The command line is not quoted back: it may carry arguments its author considers private.
         var words = CommandLine.Split(commandLine, out var problem)
@@ -52,7 +54,7 @@ internal sealed class ExecProviderClient : IProviderClient
         var program = words[0].Contains('/', StringComparison.Ordinal) && !Path.IsPathRooted(words[0])
             ? Path.GetFullPath(Path.Combine(workingDirectory, words[0]))
             : words[0];
-        return new ExecProviderClient(targetId, program, words.Skip(1).ToArray(), workingDirectory, time, maxResponseBytes, logger);
+        return new ExecProviderClient(targetId, provider, program, words.Skip(1).ToArray(), workingDirectory, time, maxResponseBytes, logger);
     }
 
     public async ValueTask<ProviderResponse> SendAsync(ProviderRequest request, CancellationToken cancellationToken)
@@ -270,6 +272,7 @@ internal sealed class ExecProviderClient : IProviderClient
     private Dictionary<string, string> Environment(ProviderRequest request) => new(StringComparer.Ordinal)
     {
         ["KEEPTRUSTS_TARGET_ID"] = _targetId,
+        ["KEEPTRUSTS_PROVIDER"] = _provider,
         ["KEEPTRUSTS_MODEL"] = request.Model,
         ["KEEPTRUSTS_STREAM"] = request.Stream ? "1" : "0",
     };

@@ -126,7 +126,7 @@ internal sealed class ProviderClientFactoryCore : IProviderClientFactory
     }
 
     private ExecProviderClient CreateExec(ProviderTarget target, string commandLine, string source)
-        => ExecProviderClient.Create(target.Id, commandLine, source, _settings.WorkingDirectory, _settings.Time, _settings.MaxResponseBytes, _logger);
+        => ExecProviderClient.Create(target.Id, target.Provider.Trim(), commandLine, source, _settings.WorkingDirectory, _settings.Time, _settings.MaxResponseBytes, _logger);
 
     private FileProviderClient CreateFile(ProviderTarget target, string path)
         => FileProviderClient.Load(target.Id, path, _settings.WorkingDirectory, _settings.MaxResponseBytes, _settings.Time);

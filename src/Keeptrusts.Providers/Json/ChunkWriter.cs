@@ -3,9 +3,15 @@ using System.Text.Json;
 
 namespace Keeptrusts.Providers.Json;
 
-/// <summary>Writes <c>chat.completion.chunk</c> payloads that share one id, creation time and model.</summary>
+/// <summary>
+/// Writes <c>chat.completion.chunk</c> payloads that share one id, creation time and model. One writer per stream:
+/// it reuses its buffer between chunks and is not thread-safe.
+/// </summary>
 internal sealed class ChunkWriter(string id, long created, string model)
 {
+    private readonly ArrayBufferWriter<byte> _buffer = new(256);
+    private Utf8JsonWriter? _writer;
+
     public string Id { get; } = id;
 
     public long Created { get; } = created;
@@ -58,50 +64,63 @@ internal sealed class ChunkWriter(string id, long created, string model)
     /// <summary>The usage chunk sent last when the request asked for <c>stream_options.include_usage</c>.</summary>
     public byte[] Usage<TState>(TState state, Action<Utf8JsonWriter, TState> writeUsage)
     {
-        var buffer = new ArrayBufferWriter<byte>(256);
-        using (var w = new Utf8JsonWriter(buffer, OpenAIErrorJson.WriterOptions))
-        {
-            WriteHeader(w);
-            w.WriteStartArray("choices");
-            w.WriteEndArray();
-            w.WritePropertyName("usage");
-            writeUsage(w, state);
-            w.WriteEndObject();
-        }
-
-        return buffer.WrittenSpan.ToArray();
+        var w = Start();
+        WriteHeader(w);
+        w.WriteStartArray("choices");
+        w.WriteEndArray();
+        w.WritePropertyName("usage");
+        writeUsage(w, state);
+        w.WriteEndObject();
+        return Finish(w);
     }
 
     public byte[] Usage(long promptTokens, long completionTokens) => Usage((promptTokens, completionTokens), static (w, u) => UsageJson.Write(w, u.promptTokens, u.completionTokens));
 
     private byte[] Write<TState>(int choice, TState state, Action<Utf8JsonWriter, TState> writeDelta, string? finishReason)
     {
-        var buffer = new ArrayBufferWriter<byte>(256);
-        using (var w = new Utf8JsonWriter(buffer, OpenAIErrorJson.WriterOptions))
+        var w = Start();
+        WriteHeader(w);
+        w.WriteStartArray("choices");
+        w.WriteStartObject();
+        w.WriteNumber("index", choice);
+        w.WriteStartObject("delta");
+        writeDelta(w, state);
+        w.WriteEndObject();
+        w.WriteNull("logprobs");
+        if (finishReason is null)
         {
-            WriteHeader(w);
-            w.WriteStartArray("choices");
-            w.WriteStartObject();
-            w.WriteNumber("index", choice);
-            w.WriteStartObject("delta");
-            writeDelta(w, state);
-            w.WriteEndObject();
-            w.WriteNull("logprobs");
-            if (finishReason is null)
-            {
-                w.WriteNull("finish_reason");
-            }
-            else
-            {
-                w.WriteString("finish_reason", finishReason);
-            }
-
-            w.WriteEndObject();
-            w.WriteEndArray();
-            w.WriteEndObject();
+            w.WriteNull("finish_reason");
+        }
+        else
+        {
+            w.WriteString("finish_reason", finishReason);
         }
 
-        return buffer.WrittenSpan.ToArray();
+        w.WriteEndObject();
+        w.WriteEndArray();
+        w.WriteEndObject();
+        return Finish(w);
+    }
+
+    private Utf8JsonWriter Start()
+    {
+        _buffer.ResetWrittenCount();
+        if (_writer is null)
+        {
+            _writer = new Utf8JsonWriter(_buffer, OpenAIErrorJson.WriterOptions);
+        }
+        else
+        {
+            _writer.Reset(_buffer);
+        }
+
+        return _writer;
+    }
+
+    private byte[] Finish(Utf8JsonWriter w)
+    {
+        w.Flush();
+        return _buffer.WrittenSpan.ToArray();
     }
 
     private void WriteHeader(Utf8JsonWriter w)

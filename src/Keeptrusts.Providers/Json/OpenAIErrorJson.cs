@@ -1,5 +1,6 @@
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using Keeptrusts.Policy.Evaluation;
 using Keeptrusts.Policy.Routing;
 
 namespace Keeptrusts.Providers.Json;
@@ -9,38 +10,14 @@ internal static class OpenAIErrorJson
 {
     internal static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
-    public static byte[] Create(string message, string type, string? code, string? param = null)
-    {
-        var buffer = new System.Buffers.ArrayBufferWriter<byte>(128 + message.Length);
-        using (var writer = new Utf8JsonWriter(buffer, WriterOptions))
-        {
-            writer.WriteStartObject();
-            writer.WriteStartObject("error");
-            writer.WriteString("message", message);
-            writer.WriteString("type", type);
-            WriteNullable(writer, "param", param);
-            WriteNullable(writer, "code", code);
-            writer.WriteEndObject();
-            writer.WriteEndObject();
-        }
-
-        return buffer.WrittenSpan.ToArray();
-    }
+    /// <summary>The error body; the shape and the writer are shared with the rest of the product (<see cref="OpenAIErrors"/>).</summary>
+    public static byte[] Create(string message, string type, string? code, string? param = null) => OpenAIErrors.Create(message, type, code, param);
 
     public static ProviderResponse Response(int status, string message, string type, string? code, TimeSpan? retryAfter = null)
         => new(status, Create(message, type, code), retryAfter: retryAfter);
 
-    /// <summary>The OpenAI error type that best describes an HTTP status.</summary>
-    public static string TypeForStatus(int status) => status switch
-    {
-        400 or 404 or 409 or 413 or 415 or 422 => "invalid_request_error",
-        401 => "authentication_error",
-        403 => "permission_error",
-        429 => "rate_limit_error",
-        501 => "not_implemented_error",
-        >= 500 => "server_error",
-        _ => "upstream_error",
-    };
+    /// <summary>The OpenAI error type for an HTTP status, as everywhere else in the product.</summary>
+    public static string TypeForStatus(int status) => OpenAIErrors.TypeFor(status);
 
     /// <summary>Whether <paramref name="body"/> is a JSON object whose <c>error</c> member is an object with a string <c>message</c>.</summary>
     public static bool IsErrorEnvelope(ReadOnlySpan<byte> body)
@@ -95,17 +72,5 @@ internal static class OpenAIErrorJson
         }
 
         return found;
-    }
-
-    private static void WriteNullable(Utf8JsonWriter writer, string name, string? value)
-    {
-        if (value is null)
-        {
-            writer.WriteNull(name);
-        }
-        else
-        {
-            writer.WriteString(name, value);
-        }
     }
 }

@@ -188,15 +188,17 @@ public sealed class ExecProviderClientTests : IDisposable
     }
 
     [Fact]
-    public async Task An_adapter_family_with_adapter_command_runs_the_command()
+    public async Task An_adapter_family_with_adapter_command_runs_the_command_and_tells_it_the_family()
     {
         _dir.Write("answer.json", Answer);
-        var target = new ProviderTarget { Id = "browser-runner", Provider = "browser", AdapterCommand = "cat answer.json" };
+        _dir.Write("runner.sh", "cat > /dev/null\nprintf '%s' \"$KEEPTRUSTS_PROVIDER\" > provider.txt\ncat answer.json\n");
+        var target = new ProviderTarget { Id = "chatkit-runner", Provider = "openai:chatkit:support-flow", AdapterCommand = "/bin/sh runner.sh" };
         var client = Targets.Client(target, Targets.Options(configure: o => o.WorkingDirectory = _dir.Path));
 
         await using var response = await client.SendAsync(Targets.Request(target, "{}"), Targets.Patience());
 
         Assert.Equal(Answer, Targets.Text(response.Body));
+        Assert.Equal("openai:chatkit:support-flow", System.IO.File.ReadAllText(Path.Combine(_dir.Path, "provider.txt")));
     }
 
     [Theory]

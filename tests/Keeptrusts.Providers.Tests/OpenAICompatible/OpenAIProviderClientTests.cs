@@ -471,6 +471,43 @@ public sealed class OpenAIProviderClientTests
         Assert.Empty(elsewhere.Requests);
     }
 
+    [Fact]
+    public async Task A_stream_can_be_enumerated_once()
+    {
+        await using var upstream = await FakeUpstream.StreamAsync("data: {\"choices\":[]}\n\n", "data: [DONE]\n\n");
+        var target = Targets.OpenAI(upstream.BaseUrl);
+
+        await using var response = await Targets.Client(target).SendAsync(Targets.Request(target, "{}", stream: true), Targets.Patience());
+        await Targets.ReadChunksAsync(response);
+
+        await Assert.ThrowsAsync<InvalidOperationException>(() => Targets.ReadChunksAsync(response));
+    }
+
+    [Fact]
+    public async Task Disposing_a_response_mid_stream_releases_the_upstream_connection()
+    {
+        var aborted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var upstream = await FakeUpstream.StartAsync(async (context, _) =>
+        {
+            using var registration = context.RequestAborted.Register(() => aborted.TrySetResult());
+            context.Response.ContentType = "text/event-stream";
+            await context.Response.WriteAsync("data: {\"choices\":[]}\n\n", context.RequestAborted);
+            await context.Response.Body.FlushAsync(context.RequestAborted);
+            await aborted.Task.WaitAsync(FakeUpstream.Patience);
+        });
+        var target = Targets.OpenAI(upstream.BaseUrl);
+
+        var response = await Targets.Client(target).SendAsync(Targets.Request(target, "{}", stream: true), Targets.Patience());
+        await using (var chunks = response.Chunks!.GetAsyncEnumerator(Targets.Patience()))
+        {
+            Assert.True(await chunks.MoveNextAsync());
+        }
+
+        await response.DisposeAsync();
+
+        await aborted.Task.WaitAsync(FakeUpstream.Patience);
+    }
+
     internal static int FreePort()
     {
         using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
