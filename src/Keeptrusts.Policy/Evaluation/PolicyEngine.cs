@@ -293,7 +293,7 @@ public sealed class PolicyEngine : IAsyncDisposable
 /// the request is settled with the response's usage). Dispose it when the exchange ends; anything left unsettled
 /// is released.
 /// </summary>
-public sealed class PolicyExchange : IAsyncDisposable
+public sealed partial class PolicyExchange : IAsyncDisposable
 {
     private readonly PolicyEngine _engine;
     private readonly ExchangeState _state = new();

@@ -61,6 +61,22 @@ public sealed class PolicyOutputStream
         return await ReleaseAsync(choice, final: false, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Ends one choice before the stream ends, when its text is known to be complete (an Anthropic content block that
+    /// stopped, a tool call that arrived whole): evaluates and releases everything it still holds. The stream's record
+    /// is still published by <see cref="CompleteAsync"/>.
+    /// </summary>
+    /// <param name="choiceIndex">The choice.</param>
+    /// <param name="cancellationToken">Cancels the evaluation.</param>
+    /// <returns>The rest of the choice's text, or a block.</returns>
+    public async ValueTask<StreamStep> CompleteChoiceAsync(int choiceIndex, CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(_finished, this);
+        return _choices.TryGetValue(choiceIndex, out var choice)
+            ? await ReleaseAsync(choice, final: true, cancellationToken).ConfigureAwait(false)
+            : new StreamStep { Emit = string.Empty };
+    }
+
     /// <summary>Ends the stream: evaluates and releases everything still held, per choice, and publishes the record.</summary>
     /// <param name="cancellationToken">Cancels the evaluation.</param>
     /// <returns>The remaining text per choice index, or a block.</returns>

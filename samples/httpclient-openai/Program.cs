@@ -1,0 +1,3 @@
+using Keeptrusts.Samples.HttpClientOpenAI;
+
+await Sample.RunAsync(Console.Out, Path.Combine(AppContext.BaseDirectory, "policy-config.yaml"));
