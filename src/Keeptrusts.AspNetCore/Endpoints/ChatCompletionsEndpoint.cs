@@ -1,3 +1,6 @@
+using Keeptrusts.Policy.Configuration;
+using Keeptrusts.Policy.RateLimiting;
+using System.Globalization;
 using System.Text.Json;
 using Keeptrusts.AspNetCore.Http;
 using Keeptrusts.AspNetCore.Runtime;
@@ -115,7 +118,30 @@ internal sealed class ChatCompletionsEndpoint(GatewayRuntime runtime, GatewayMet
             return;
         }
 
-        // 2. Headers that scope the request.
+        // 2. How often this caller may ask.
+        if (snapshot.RateLimiter is { } limiter && snapshot.Config.DistributedRateLimit is { } limits)
+        {
+            var subject = limits.Scope switch
+            {
+                RateLimitScope.Team => identity.Team,
+                RateLimitScope.GatewayKey => identity.KeyId,
+                _ => identity.UserId,
+            };
+            var bucket = RequestRateLimiter.BucketKey(snapshot.Config.Pack?.Name ?? "default", limits.Scope, subject);
+            var lease = await limiter.AcquireAsync(bucket, cancellationToken).ConfigureAwait(false);
+            http.Response.Headers[GatewayHeaders.RateLimitLimit] = limits.RequestsPerMinute.ToString(CultureInfo.InvariantCulture);
+            http.Response.Headers[GatewayHeaders.RateLimitRemaining] = lease.Remaining.ToString(CultureInfo.InvariantCulture);
+            if (!lease.Allowed)
+            {
+                outcome.Name = "rate_limited";
+                GatewayLog.RateLimited(logger, requestId, limits.Scope.ToString());
+                http.Response.Headers[GatewayHeaders.RateLimitRemaining] = "0";
+                await OpenAIErrorWriter.WriteAsync(http, StatusCodes.Status429TooManyRequests, $"rate limit reached: {limits.RequestsPerMinute} requests per minute; retry after the time in Retry-After", "rate_limit_exceeded", retryAfter: lease.RetryAfter).ConfigureAwait(false);
+                return;
+            }
+        }
+
+        // 3. Headers that scope the request.
         if (!TryReadHeader(http.Request, GatewayHeaders.ConversationId, out var conversationId)
             || !TryReadHeader(http.Request, GatewayHeaders.Provider, out var pinnedTarget)
             || !TryReadHeader(http.Request, GatewayHeaders.Model, out var pinnedModel))
@@ -124,7 +150,7 @@ internal sealed class ChatCompletionsEndpoint(GatewayRuntime runtime, GatewayMet
             return;
         }
 
-        // 3. The body.
+        // 4. The body.
         var (body, refusal) = await RequestBody.ReadJsonAsync(http, runtime.Options.MaxRequestBodyBytes, cancellationToken).ConfigureAwait(false);
         if (body is null)
         {
@@ -136,7 +162,7 @@ internal sealed class ChatCompletionsEndpoint(GatewayRuntime runtime, GatewayMet
         {
             var context = identity.ApplyTo(new RequestContext { ConversationId = conversationId, RequestId = requestId });
 
-            // 4. Where it may go, decided before policies so that model-allowlist sees a pinned target.
+            // 5. Where it may go, decided before policies so that model-allowlist sees a pinned target.
             RoutePlan? plan = null;
             var readable = ChatRequestProbe.TryRead(body.Memory.Span, out var model, out var stream);
             if (readable)
@@ -154,7 +180,7 @@ internal sealed class ChatCompletionsEndpoint(GatewayRuntime runtime, GatewayMet
             var exchange = snapshot.Engine.BeginExchange(context);
             await using (exchange.ConfigureAwait(false))
             {
-                // 5. Input policies. An unreadable body is refused here too, with a decision record.
+                // 6. Input policies. An unreadable body is refused here too, with a decision record.
                 var input = await exchange.EvaluateRequestAsync(body.Memory, cancellationToken).ConfigureAwait(false);
                 if (input.IsBlocked)
                 {
@@ -168,7 +194,7 @@ internal sealed class ChatCompletionsEndpoint(GatewayRuntime runtime, GatewayMet
                     return;
                 }
 
-                // 6. The upstream.
+                // 7. The upstream.
                 var upstreamBody = input.Body;
                 var stripUsage = false;
                 if (stream)
@@ -196,7 +222,7 @@ internal sealed class ChatCompletionsEndpoint(GatewayRuntime runtime, GatewayMet
                         return;
                     }
 
-                    // 7. Output policies and the answer.
+                    // 8. Output policies and the answer.
                     if (stream)
                     {
                         if (response.Chunks is not { } chunks)

@@ -27,6 +27,12 @@ internal static class GatewayHeaders
     /// <summary>The provider target that answered.</summary>
     public const string Target = "X-Keeptrusts-Target";
 
+    /// <summary>Requests allowed per minute in the caller's rate-limit bucket.</summary>
+    public const string RateLimitLimit = "X-RateLimit-Limit";
+
+    /// <summary>Requests left in the caller's rate-limit bucket this minute; 0 on a 429.</summary>
+    public const string RateLimitRemaining = "X-RateLimit-Remaining";
+
     /// <summary>The longest value accepted in a header the gateway reads (pins, conversation id).</summary>
     public const int MaxValueLength = 256;
 }

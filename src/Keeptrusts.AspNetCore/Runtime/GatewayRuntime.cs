@@ -1,3 +1,4 @@
+using Keeptrusts.Policy.RateLimiting;
 using System.Diagnostics.Metrics;
 using Keeptrusts.AspNetCore.Admin;
 using Keeptrusts.AspNetCore.Telemetry;
@@ -225,7 +226,10 @@ internal sealed class GatewayRuntime : IKeeptrustsGatewayRuntime, IAsyncDisposab
             return (null, [.. diagnostics, new ConfigDiagnostic("KT2101", DiagnosticSeverity.Error, ex.Message, config.LocationOf("policies.chain"), "policies.chain")]);
         }
 
-        var snapshot = new GatewaySnapshot(config, engine, router, identity, revision, _options.TimeProvider.GetUtcNow(), diagnostics, keys.KeyCount, ReleaseAsync);
+        var rateLimiter = config.DistributedRateLimit is { } limits
+            ? RequestRateLimiter.Create(limits, _options.TimeProvider, new RequestRateLimiterOptions { OnBackendEvent = e => GatewayLog.RateLimitBackend(_logger, e.Message) })
+            : null;
+        var snapshot = new GatewaySnapshot(config, engine, router, identity, revision, _options.TimeProvider.GetUtcNow(), diagnostics, keys.KeyCount, ReleaseAsync, rateLimiter);
         return (snapshot, diagnostics);
     }
 
@@ -285,6 +289,19 @@ internal sealed class GatewayRuntime : IKeeptrustsGatewayRuntime, IAsyncDisposab
         }
 
         snapshot.Identity.Dispose();
+        if (snapshot.RateLimiter is { } limiter)
+        {
+            try
+            {
+                await limiter.DisposeAsync().ConfigureAwait(false);
+            }
+#pragma warning disable CA1031 // Closing Valkey connections cannot fail the release; the failure is logged.
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                GatewayLog.ReleaseFailed(_logger, ex, snapshot.Revision);
+            }
+        }
     }
 
     private void Report(GatewaySnapshot snapshot)

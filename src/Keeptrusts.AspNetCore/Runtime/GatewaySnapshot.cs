@@ -1,3 +1,4 @@
+using Keeptrusts.Policy.RateLimiting;
 using Keeptrusts.Policy.Configuration;
 using Keeptrusts.Policy.Diagnostics;
 using Keeptrusts.Policy.Evaluation;
@@ -20,8 +21,9 @@ public sealed class GatewaySnapshot
     private ITimer? _drainTimer;
     private int _references = 1;
 
-    internal GatewaySnapshot(PolicyConfig config, PolicyEngine engine, ProviderRouter router, RuntimeIdentityResolver identity, string revision, DateTimeOffset loadedAt, IReadOnlyList<ConfigDiagnostic> diagnostics, int gatewayKeyCount, Func<GatewaySnapshot, ValueTask> release)
+    internal GatewaySnapshot(PolicyConfig config, PolicyEngine engine, ProviderRouter router, RuntimeIdentityResolver identity, string revision, DateTimeOffset loadedAt, IReadOnlyList<ConfigDiagnostic> diagnostics, int gatewayKeyCount, Func<GatewaySnapshot, ValueTask> release, IRequestRateLimiter? rateLimiter = null)
     {
+        RateLimiter = rateLimiter;
         Config = config;
         Engine = engine;
         Router = router;
@@ -53,6 +55,9 @@ public sealed class GatewaySnapshot
     public IReadOnlyList<ConfigDiagnostic> Diagnostics { get; }
 
     internal RuntimeIdentityResolver Identity { get; }
+
+    /// <summary>The limiter of <c>distributed_rate_limit</c>, when the revision has one.</summary>
+    internal IRequestRateLimiter? RateLimiter { get; }
 
     internal int GatewayKeyCount { get; }
 

@@ -53,6 +53,12 @@ internal static partial class GatewayLog
     [LoggerMessage(EventId = 26, Level = LogLevel.Warning, Message = "Request {RequestId} cancelled: configuration revision {Revision} was replaced and its drain timeout passed")]
     public static partial void DrainCancelled(ILogger logger, string? requestId, string revision);
 
+    [LoggerMessage(EventId = 27, Level = LogLevel.Warning, Message = "Rate limiter: {Message}")]
+    public static partial void RateLimitBackend(ILogger logger, string message);
+
+    [LoggerMessage(EventId = 28, Level = LogLevel.Information, Message = "Request {RequestId}: rate limit reached for bucket scope {Scope}")]
+    public static partial void RateLimited(ILogger logger, string? requestId, string scope);
+
     [LoggerMessage(EventId = 40, Level = LogLevel.Warning, Message = "Runtime API {Path}: authentication failed")]
     public static partial void AdminDenied(ILogger logger, string path);
 }
