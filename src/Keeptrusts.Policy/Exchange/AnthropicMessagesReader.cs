@@ -1,4 +1,5 @@
 using System.Text.Json;
+using static Keeptrusts.Policy.Exchange.JsonTokens;
 
 namespace Keeptrusts.Policy.Exchange;
 
@@ -358,55 +359,5 @@ internal static class AnthropicMessagesReader
         var start = (int)reader.TokenStartIndex;
         var length = reader.ValueSpan.Length + 2;
         return new ChatText(role, kind, index, reader.GetString()!, start, length);
-    }
-
-    private static long ReadCount(ref Utf8JsonReader reader)
-    {
-        Next(ref reader);
-        return reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out var value) && value >= 0 ? value : 0;
-    }
-
-    private static string? ReadOptionalString(ref Utf8JsonReader reader)
-    {
-        Next(ref reader);
-        if (reader.TokenType == JsonTokenType.String)
-        {
-            return reader.GetString();
-        }
-
-        reader.Skip();
-        return null;
-    }
-
-    private static void SkipPropertyValue(ref Utf8JsonReader reader)
-    {
-        Next(ref reader);
-        reader.Skip();
-    }
-
-    private static JsonTokenType Next(ref Utf8JsonReader reader)
-    {
-        if (!reader.Read())
-        {
-            throw new JsonException("the JSON ends too early");
-        }
-
-        return reader.TokenType;
-    }
-
-    private static void Expect(ref Utf8JsonReader reader, JsonTokenType type, string message)
-    {
-        if (!reader.Read() || reader.TokenType != type)
-        {
-            throw new JsonException(message);
-        }
-    }
-
-    private static void EnsureEnd(ref Utf8JsonReader reader)
-    {
-        if (reader.Read())
-        {
-            throw new JsonException("unexpected data after the JSON object");
-        }
     }
 }

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using static Keeptrusts.Policy.Exchange.JsonTokens;
 
 namespace Keeptrusts.Policy.Exchange;
 
@@ -367,12 +368,6 @@ internal static class OpenAIChatReader
         return new Evaluation.TokenUsage(prompt, completion, cached);
     }
 
-    private static long ReadCount(ref Utf8JsonReader reader)
-    {
-        Next(ref reader);
-        return reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out var value) && value >= 0 ? value : 0;
-    }
-
     /// <summary>A non-negative whole number, or null for anything else (null, a fraction, a string): an unusable cap is no cap.</summary>
     private static long? ReadOptionalCount(ref Utf8JsonReader reader)
     {
@@ -399,54 +394,10 @@ internal static class OpenAIChatReader
         }
     }
 
-    private static void SkipPropertyValue(ref Utf8JsonReader reader)
-    {
-        Next(ref reader);
-        reader.Skip();
-    }
-
     private static ChatText StringText(ref Utf8JsonReader reader, TextKind kind, int index)
     {
         var start = (int)reader.TokenStartIndex;
         var length = reader.ValueSpan.Length + 2;
         return new ChatText("user", kind, index, reader.GetString()!, start, length);
-    }
-
-    private static string? ReadOptionalString(ref Utf8JsonReader reader)
-    {
-        Next(ref reader);
-        if (reader.TokenType == JsonTokenType.String)
-        {
-            return reader.GetString();
-        }
-
-        reader.Skip();
-        return null;
-    }
-
-    private static JsonTokenType Next(ref Utf8JsonReader reader)
-    {
-        if (!reader.Read())
-        {
-            throw new JsonException("the JSON ends too early");
-        }
-
-        return reader.TokenType;
-    }
-
-    private static void Expect(ref Utf8JsonReader reader, JsonTokenType type, string message)
-    {
-        if (!reader.Read() || reader.TokenType != type)
-        {
-            throw new JsonException(message);
-        }
-    }
-
-    private static void EnsureEnd(ref Utf8JsonReader reader)
-    {
-        if (reader.Read())
-        {
-            throw new JsonException("unexpected data after the JSON object");
-        }
     }
 }
