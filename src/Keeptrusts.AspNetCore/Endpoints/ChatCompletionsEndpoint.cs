@@ -208,6 +208,7 @@ internal sealed class ChatCompletionsEndpoint(GatewayRuntime runtime, GatewayMet
                     if (result.TargetId is { } target)
                     {
                         http.Response.Headers[GatewayHeaders.Target] = target;
+                        exchange.SetTarget(target);
                     }
 
                     var response = result.Response;

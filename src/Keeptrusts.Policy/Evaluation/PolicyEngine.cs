@@ -305,7 +305,18 @@ public sealed partial class PolicyExchange : IAsyncDisposable
     }
 
     /// <summary>Who the exchange is from.</summary>
-    public RequestContext Context { get; }
+    public RequestContext Context { get; private set; }
+
+    /// <summary>
+    /// Records the provider target that serves the exchange once a router has chosen it, so the response's decision
+    /// record names it and spend is priced at that target's rates. The request's own record keeps what was known then.
+    /// </summary>
+    /// <param name="targetId">The target id.</param>
+    public void SetTarget(string targetId)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(targetId);
+        Context = Context with { TargetId = targetId };
+    }
 
     /// <summary>Evaluates an OpenAI chat-completions request body.</summary>
     /// <param name="body">The UTF-8 JSON body.</param>

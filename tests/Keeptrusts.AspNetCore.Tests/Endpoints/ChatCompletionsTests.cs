@@ -115,6 +115,23 @@ public sealed class ChatCompletionsTests
     }
 
     [Fact]
+    public async Task The_answer_record_names_the_target_the_router_fell_back_to()
+    {
+        await using var first = await FakeUpstream.StartAsync();
+        await using var second = await FakeUpstream.StartAsync();
+        first.Handler = (http, _) => FakeUpstream.Error(http, 500, "server_error", "down");
+        await using var gateway = await TestGateway.StartAsync(Configs.TwoTargets(first.BaseUrl, second.BaseUrl));
+
+        ChatCompletion completion = await gateway.Chat().CompleteChatAsync([new UserChatMessage("hi")], cancellationToken: Patience.Token());
+
+        Assert.Equal("hi", completion.Content[0].Text);
+        var records = gateway.Sink.Records.ToList();
+        Assert.Equal(2, records.Count);
+        Assert.Null(records.Single(r => r.Phase == PolicyPhase.Input).TargetId);
+        Assert.Equal("second", records.Single(r => r.Phase == PolicyPhase.Output).TargetId, ignoreCase: true);
+    }
+
+    [Fact]
     public async Task Pinning_an_unknown_target_is_refused_naming_the_allowed_targets()
     {
         await using var first = await FakeUpstream.StartAsync();
