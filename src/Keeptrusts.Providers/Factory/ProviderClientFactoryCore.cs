@@ -188,7 +188,7 @@ internal sealed class ProviderClientFactoryCore : IProviderClientFactory
             var name = reference.Store.Trim();
             return _settings.SecretResolver is { } resolver
                 ? UpstreamCredential.FromStore(resolver, name, id)
-                : throw new ProviderConfigurationException(id, $"target '{id}' uses secret_key_ref.store '{name}', and a secret resolver for store references is required: set ProviderClientOptions.SecretResolver or register an ISecretResolver");
+                : throw new ProviderConfigurationException(id, $"target '{id}' uses secret_key_ref.store '{name}', and a secret resolver for store references is required: use secret_key_ref.env with kt gateway run (it cannot resolve store references yet); in a .NET app, set ProviderClientOptions.SecretResolver or register an ISecretResolver");
         }
 
         return UpstreamCredential.None;
