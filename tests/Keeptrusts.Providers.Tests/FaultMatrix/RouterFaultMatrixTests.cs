@@ -15,7 +15,8 @@ namespace Keeptrusts.Providers.Tests.FaultMatrix;
 public class RouterFaultMatrixTests
 {
     private const string SteadyAnswer = "steady-answer";
-    private const int FlakyTimeoutMs = 400;
+    // Long enough that a fresh server on a loaded machine answers in time; the slow upstream waits 15 s.
+    private const int FlakyTimeoutMs = 3_000;
     private const int MaxResponseBytes = 64 * 1024;
 
     private static readonly string Completion = $$$"""{"id":"chatcmpl-1","object":"chat.completion","created":1741000000,"model":"gpt-4o","choices":[{"index":0,"message":{"role":"assistant","content":"{{{SteadyAnswer}}}"},"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":2,"total_tokens":5}}""";
