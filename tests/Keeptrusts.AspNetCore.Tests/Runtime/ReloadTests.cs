@@ -117,7 +117,7 @@ public sealed class ReloadTests
     [Fact]
     public async Task A_replaced_revision_cancels_its_requests_after_the_drain_timeout()
     {
-        var clock = new ManualClock();
+        var clock = new ManualTime(new DateTimeOffset(2025, 6, 2, 9, 0, 0, TimeSpan.Zero));
         var arrived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var upstreamCancelled = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         await using var upstream = await FakeUpstream.StartAsync();

@@ -204,7 +204,7 @@ public sealed class AnthropicProviderClientTests
     {
         await using var upstream = await FakeUpstream.RespondAsync(200, Fixture("text.anthropic-response.json"));
         var target = AnthropicTarget(upstream.BaseUrl);
-        var options = Targets.Options(new ManualTimeProvider(Created), o => o.ApiKeyHeader = "Authorization");
+        var options = Targets.Options(new ManualTime(Created), o => o.ApiKeyHeader = "Authorization");
 
         await using var response = await Targets.Client(target, options).SendAsync(Targets.Request(target, """{"messages":[]}""", model: Model), Targets.Patience());
 
@@ -236,7 +236,7 @@ public sealed class AnthropicProviderClientTests
         SecretKeyRef = new SecretKeyRef { Env = "TEST_ANTHROPIC_KEY" },
     };
 
-    private static IProviderClient Client(ProviderTarget target) => Targets.Client(target, Targets.Options(new ManualTimeProvider(Created)));
+    private static IProviderClient Client(ProviderTarget target) => Targets.Client(target, Targets.Options(new ManualTime(Created)));
 
     private static string Fixture(string name) => System.IO.File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Anthropic", "Fixtures", name));
 

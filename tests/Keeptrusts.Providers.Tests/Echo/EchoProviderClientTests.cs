@@ -13,7 +13,7 @@ public sealed class EchoProviderClientTests
     [Fact]
     public async Task Answers_with_the_last_user_message_as_a_chat_completion()
     {
-        var time = new ManualTimeProvider(DateTimeOffset.FromUnixTimeSeconds(1_741_000_000));
+        var time = new ManualTime(DateTimeOffset.FromUnixTimeSeconds(1_741_000_000));
         var client = Targets.Client(Target, Targets.Options(time));
         const string body = """{"model":"ignored","messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"first"},{"role":"assistant","content":"ok"},{"role":"user","content":[{"type":"text","text":"Hello"},{"type":"image_url","image_url":{"url":"https://x/y.png"}},{"type":"text","text":"there"}]}]}""";
 

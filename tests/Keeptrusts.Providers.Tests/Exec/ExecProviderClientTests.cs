@@ -171,7 +171,7 @@ public sealed class ExecProviderClientTests : IDisposable
     [InlineData(true)]
     public async Task The_attempt_timeout_kills_the_whole_process_tree(bool stream)
     {
-        var time = new ManualTimeProvider();
+        var time = new ManualTime(new DateTimeOffset(2025, 3, 1, 12, 0, 0, TimeSpan.Zero));
         var pidFile = Path.Combine(_dir.Path, "child.pid");
         _dir.Write("hang.sh", "cat > /dev/null\nsleep 300 &\necho $! > child.pid.tmp\nmv child.pid.tmp child.pid\nwait\n");
         var (client, target) = Create("exec:/bin/sh hang.sh", time);

@@ -289,7 +289,7 @@ public sealed class OpenAIProviderClientTests
     [Fact]
     public async Task Retry_after_as_an_http_date_is_measured_from_the_clock()
     {
-        var time = new ManualTimeProvider(new DateTimeOffset(2025, 3, 1, 12, 0, 0, TimeSpan.Zero));
+        var time = new ManualTime(new DateTimeOffset(2025, 3, 1, 12, 0, 0, TimeSpan.Zero));
         await using var upstream = await FakeUpstream.RespondAsync(503, "{\"error\":{\"message\":\"busy\"}}", headers: r => r.Headers.RetryAfter = "Sat, 01 Mar 2025 12:00:30 GMT");
         var target = Targets.OpenAI(upstream.BaseUrl);
 
@@ -377,7 +377,7 @@ public sealed class OpenAIProviderClientTests
     [Fact]
     public async Task An_upstream_slower_than_the_attempt_timeout_is_a_timeout()
     {
-        var time = new ManualTimeProvider();
+        var time = new ManualTime(new DateTimeOffset(2025, 3, 1, 12, 0, 0, TimeSpan.Zero));
         await using var upstream = await FakeUpstream.StartAsync((context, _) => Task.Delay(Timeout.Infinite, context.RequestAborted));
         var target = Targets.OpenAI(upstream.BaseUrl);
         var client = Targets.Client(target, Targets.Options(time));
@@ -393,7 +393,7 @@ public sealed class OpenAIProviderClientTests
     [Fact]
     public async Task A_stream_that_goes_quiet_for_the_timeout_is_a_timeout()
     {
-        var time = new ManualTimeProvider();
+        var time = new ManualTime(new DateTimeOffset(2025, 3, 1, 12, 0, 0, TimeSpan.Zero));
         var firstSent = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         await using var upstream = await FakeUpstream.StartAsync(async (context, _) =>
         {

@@ -1,8 +1,9 @@
-namespace Keeptrusts.Policy.Tests.Routing;
+namespace Keeptrusts.Testing;
 
 /// <summary>
-/// A clock that moves only when told to, with timers. <see cref="Advance"/> fires due timers in time order on the
-/// calling thread, so code waiting on this clock continues deterministically inside the call.
+/// A clock for tests, linked into each test project that needs one, that moves only when told to, with timers.
+/// <see cref="Advance"/> fires due timers in time order on the calling thread, so code waiting on this clock
+/// continues deterministically inside the call.
 /// </summary>
 internal sealed class ManualTime : TimeProvider
 {
