@@ -33,7 +33,6 @@ public sealed class OpenAIStreamGuard
     private readonly PolicyOutputStream _output;
     private readonly bool _stripUsage;
     private readonly SortedDictionary<int, string> _finishReasons = [];
-    private readonly SortedDictionary<int, ToolCallState> _toolCalls = [];
     private readonly List<ReadOnlyMemory<byte>> _heldUsage = [];
     private byte[]? _template;
     private bool _ended;
@@ -178,9 +177,7 @@ public sealed class OpenAIStreamGuard
                     if (tool.TryGetProperty("function", out var function) && function.ValueKind == JsonValueKind.Object
                         && function.TryGetProperty("arguments", out var arguments) && arguments.ValueKind == JsonValueKind.String)
                     {
-                        var key = ToolKey(index, toolIndex);
-                        _toolCalls.TryAdd(key, new ToolCallState(index, toolIndex));
-                        var step = await _output.AppendAsync(key, arguments.GetString()!, cancellationToken).ConfigureAwait(false);
+                        var step = await _output.AppendAsync(ToolKey(index, toolIndex), arguments.GetString()!, cancellationToken).ConfigureAwait(false);
                         if (step.Blocked is { } blocked)
                         {
                             return Block(blocked);
@@ -218,7 +215,7 @@ public sealed class OpenAIStreamGuard
         {
             if (text.Length > 0)
             {
-                choices.Add(key >= ToolKeyBase ? _toolCalls[key].Choice : key);
+                choices.Add(ChoiceOf(key));
             }
         }
 
@@ -240,6 +237,8 @@ public sealed class OpenAIStreamGuard
     }
 
     private static int ToolKey(int choice, int tool) => ToolKeyBase + (choice * ToolKeysPerChoice) + tool;
+
+    private static int ChoiceOf(int key) => key >= ToolKeyBase ? (key - ToolKeyBase) / ToolKeysPerChoice : key;
 
     private static int ChoiceIndex(JsonElement choice) =>
         choice.TryGetProperty("index", out var i) && i.TryGetInt32(out var index) && index is >= 0 and < 1024 ? index : 0;
@@ -480,16 +479,16 @@ public sealed class OpenAIStreamGuard
                     writer.WriteString("content"u8, text);
                 }
 
-                var tools = _toolCalls.Values.Where(tc => tc.Choice == choice && remaining.TryGetValue(ToolKey(tc.Choice, tc.Tool), out var a) && a.Length > 0).ToList();
+                var tools = remaining.Where(r => r.Key >= ToolKeyBase && ChoiceOf(r.Key) == choice && r.Value.Length > 0).OrderBy(static r => r.Key).ToList();
                 if (tools.Count > 0)
                 {
                     writer.WriteStartArray("tool_calls"u8);
-                    foreach (var tool in tools)
+                    foreach (var (key, arguments) in tools)
                     {
                         writer.WriteStartObject();
-                        writer.WriteNumber("index"u8, tool.Tool);
+                        writer.WriteNumber("index"u8, (key - ToolKeyBase) % ToolKeysPerChoice);
                         writer.WriteStartObject("function"u8);
-                        writer.WriteString("arguments"u8, remaining[ToolKey(tool.Choice, tool.Tool)]);
+                        writer.WriteString("arguments"u8, arguments);
                         writer.WriteEndObject();
                         writer.WriteEndObject();
                     }
@@ -516,6 +515,4 @@ public sealed class OpenAIStreamGuard
 
         return buffer.WrittenMemory;
     }
-
-    private sealed record ToolCallState(int Choice, int Tool);
 }
