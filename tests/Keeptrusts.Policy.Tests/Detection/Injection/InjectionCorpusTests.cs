@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Keeptrusts.Policy.Detection.Injection;
+using Keeptrusts.Policy.Tests.TestSupport;
 
 namespace Keeptrusts.Policy.Tests.Detection.Injection;
 
@@ -17,7 +18,7 @@ public class InjectionCorpusTests
     [Fact]
     public void Development_corpus_meets_the_quality_floors()
     {
-        var path = Path.Combine(CorporaDirectory(), "injection-dev.jsonl");
+        var path = Path.Combine(Corpora.Directory, "injection-dev.jsonl");
         var detector = new InjectionDetector();
         int tp = 0, fp = 0, fn = 0, tn = 0;
 
@@ -47,20 +48,5 @@ public class InjectionCorpusTests
         Assert.True(precision >= MinPrecision, summary);
         Assert.True(recall >= MinRecall, summary);
         Assert.True(fpr <= MaxBenignFalsePositiveRate, summary);
-    }
-
-    // The repository is cloned next to shared/ (locally and in CI), so walk up until an ancestor has shared/corpora.
-    private static string CorporaDirectory()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            var candidate = Path.Combine(dir.FullName, "shared", "corpora");
-            if (Directory.Exists(candidate))
-            {
-                return candidate;
-            }
-        }
-
-        throw new DirectoryNotFoundException("No ancestor of " + AppContext.BaseDirectory + " has a shared/corpora directory.");
     }
 }

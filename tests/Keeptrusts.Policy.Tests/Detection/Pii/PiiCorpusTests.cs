@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Keeptrusts.Policy.Detection.Pii;
+using Keeptrusts.Policy.Tests.TestSupport;
 
 namespace Keeptrusts.Policy.Tests.Detection.Pii;
 
@@ -109,27 +110,12 @@ public class PiiCorpusTests
 
     private static IEnumerable<JsonElement> ReadRows(string file)
     {
-        foreach (var line in File.ReadLines(Path.Combine(CorporaDirectory(), file)))
+        foreach (var line in File.ReadLines(Path.Combine(Corpora.Directory, file)))
         {
             if (!string.IsNullOrWhiteSpace(line))
             {
                 yield return JsonDocument.Parse(line).RootElement.Clone();
             }
         }
-    }
-
-    // The repository is checked out next to shared/ (for example <x>/main and <x>/shared): walk up from the test binaries.
-    private static string CorporaDirectory()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            var candidate = Path.Combine(dir.FullName, "shared", "corpora");
-            if (Directory.Exists(candidate))
-            {
-                return candidate;
-            }
-        }
-
-        throw new DirectoryNotFoundException($"No shared/corpora folder above {AppContext.BaseDirectory}; clone the repository next to shared/.");
     }
 }
