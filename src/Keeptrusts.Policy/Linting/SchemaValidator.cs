@@ -6,6 +6,7 @@ using Keeptrusts.Policy.Configuration.Yaml;
 using Keeptrusts.Policy.Diagnostics;
 using NJsonSchema;
 using NJsonSchema.Validation;
+using Newtonsoft.Json.Linq;
 
 namespace Keeptrusts.Policy.Linting;
 
@@ -153,78 +154,31 @@ internal static class SchemaValidator
         schema is not null && schema.OneOf.Count > 1 && schema.OneOf.All(static b => b.RequiredProperties.Count > 0 && b.Properties.Count == 0);
 
     /// <summary>
-    /// Splits an NJsonSchema error path into keys and indexes. NJsonSchema 10.7 writes Json.NET token paths after
-    /// <c>#/</c>: <c>#/providers.targets[1].provider</c>, with keys that contain <c>.</c>, spaces, brackets or quotes
-    /// written as <c>['a.b']</c> (JavaScript escapes inside); the root is <c>#</c>. A missing required key is
-    /// already the last step of its path.
+    /// The keys and indexes that lead from the document root to the value an error is about, read from the failing
+    /// token's place in the validated tree (never from a formatted path string, so keys with dots, quotes or
+    /// brackets need no escaping rules). A missing required key is the last step of its path.
     /// </summary>
     internal static List<object> ParsePath(ValidationError error)
     {
         var segments = new List<object>();
-        var path = error.Path ?? string.Empty;
-        var i = path.StartsWith("#/", StringComparison.Ordinal) ? 2 : path.StartsWith('#') ? 1 : 0;
-        while (i < path.Length)
+        for (var token = error.Token; token?.Parent is { } parent; token = parent)
         {
-            if (path[i] == '.')
+            switch (token)
             {
-                i++;
-            }
-            else if (path[i] == '[' && i + 1 < path.Length && path[i + 1] == '\'')
-            {
-                var key = new StringBuilder();
-                var j = i + 2;
-                for (; j < path.Length && path[j] != '\''; j++)
-                {
-                    if (path[j] == '\\' && j + 1 < path.Length)
-                    {
-                        j++;
-                        switch (path[j])
-                        {
-                            case 'n': key.Append('\n'); break;
-                            case 'r': key.Append('\r'); break;
-                            case 't': key.Append('\t'); break;
-                            case 'b': key.Append('\b'); break;
-                            case 'f': key.Append('\f'); break;
-                            case 'u' when j + 4 < path.Length && int.TryParse(path.AsSpan(j + 1, 4), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var code):
-                                key.Append((char)code);
-                                j += 4;
-                                break;
-                            default: key.Append(path[j]); break;
-                        }
-
-                        continue;
-                    }
-
-                    key.Append(path[j]);
-                }
-
-                segments.Add(key.ToString());
-                i = Math.Min(path.Length, j + 2);
-            }
-            else if (path[i] == '[')
-            {
-                var end = path.IndexOf(']', i);
-                end = end < 0 ? path.Length : end;
-                if (int.TryParse(path.AsSpan(i + 1, end - i - 1), NumberStyles.None, CultureInfo.InvariantCulture, out var index))
-                {
-                    segments.Add(index);
-                }
-
-                i = end + 1;
-            }
-            else
-            {
-                var stop = path.IndexOfAny(['.', '['], i);
-                stop = stop < 0 ? path.Length : stop;
-                segments.Add(path[i..stop]);
-                i = stop;
+                case JProperty property:
+                    segments.Add(property.Name);
+                    break;
+                case var item when parent is JArray array:
+                    segments.Add(array.IndexOf(item));
+                    break;
             }
         }
 
-        if (error.Kind == ValidationErrorKind.PropertyRequired && error.Property is { Length: > 0 } property
-            && (segments.Count == 0 || !Equals(segments[^1], property)))
+        segments.Reverse();
+        if (error.Kind == ValidationErrorKind.PropertyRequired && error.Property is { Length: > 0 } required
+            && error.Token is not JProperty && (segments.Count == 0 || !Equals(segments[^1], required)))
         {
-            segments.Add(property);
+            segments.Add(required);
         }
 
         return segments;
@@ -324,7 +278,7 @@ internal static class SchemaValidator
             : $"{where} needs exactly one of {options}";
     }
 
-    private static string SuggestionFor(string found, IEnumerable<object> allowed) =>
+    private static string SuggestionFor(string found, IEnumerable<object?> allowed) =>
         ConfigBinder.Suggest(found, allowed.OfType<string>()) is { } suggestion ? $"; did you mean '{suggestion}'?" : string.Empty;
 
     private static string Number(decimal? value) => value?.ToString(CultureInfo.InvariantCulture) ?? "?";

@@ -1,6 +1,7 @@
 using Keeptrusts.Policy.Configuration;
 using Keeptrusts.Policy.Diagnostics;
 using Keeptrusts.Policy.Linting;
+using NJsonSchema;
 using NJsonSchema.Validation;
 
 namespace Keeptrusts.Policy.Tests.Configuration.Schema;
@@ -119,17 +120,49 @@ public class SchemaFindingsTests
     }
 
     [Theory]
-    [InlineData("providers.targets[1].provider", "providers.targets[1].provider")]
-    [InlineData("policy['acme.custom'].mode", "policy[\"acme.custom\"].mode")]
-    [InlineData("policy['it\\'s'].mode", "policy[\"it's\"].mode")]
-    [InlineData("policy['a b'].x[2]", "policy[\"a b\"].x[2]")]
-    [InlineData(null, "")]
-    public void NJsonSchema_paths_become_config_paths(string? njsonPath, string configPath)
+    [InlineData("""{"providers":{"targets":[{},{"provider":1}]}}""", "providers.targets[1].provider")]
+    [InlineData("""{"policy":{"acme.custom":{"mode":1}}}""", "policy[\"acme.custom\"].mode")]
+    [InlineData("""{"policy":{"it's":{"mode":1}}}""", "policy[\"it's\"].mode")]
+    [InlineData("""{"policy":{"a b":{"x":[0,0,"two"]}}}""", "policy[\"a b\"].x[2]")]
+    [InlineData("""{"policy":{"a]b['c":{"mode":1}}}""", "policy[\"a]b['c\"].mode")]
+    [InlineData("""[]""", "")]
+    public async Task Schema_errors_locate_the_failing_value_by_its_place_in_the_document(string json, string configPath)
     {
-        var error = new ValidationError(ValidationErrorKind.PatternMismatch, "x", njsonPath, null, null);
+        var schema = await JsonSchema.FromJsonAsync("""
+            {
+              "type": "object",
+              "properties": {
+                "providers": { "type": "object", "properties": { "targets": { "type": "array", "items": { "type": "object", "properties": { "provider": { "type": "string" } } } } } },
+                "policy": { "type": "object", "additionalProperties": { "type": "object", "properties": {
+                  "mode": { "type": "string" }, "x": { "type": "array", "items": { "type": "integer" } } } } }
+              }
+            }
+            """);
+
+        var error = Assert.Single(Flat(schema.Validate(json)));
 
         Assert.Equal(configPath, SchemaValidator.ToConfigPath(SchemaValidator.ParsePath(error)));
     }
+
+    [Theory]
+    [InlineData("""{"targets":[{"id":"a"},{}]}""", "targets[1].id")]
+    [InlineData("""{"targets":[{"id":"a","extra.key":1}]}""", "targets[0][\"extra.key\"]")]
+    public async Task Missing_and_unknown_keys_end_their_path_with_the_key(string json, string configPath)
+    {
+        var schema = await JsonSchema.FromJsonAsync("""
+            { "type": "object", "properties": { "targets": { "type": "array", "items": {
+                "type": "object", "required": ["id"], "additionalProperties": false, "properties": { "id": { "type": "string" } } } } } }
+            """);
+
+        var error = Assert.Single(Flat(schema.Validate(json)));
+
+        Assert.Equal(configPath, SchemaValidator.ToConfigPath(SchemaValidator.ParsePath(error)));
+    }
+
+    private static IEnumerable<ValidationError> Flat(IEnumerable<ValidationError> errors) =>
+        errors.SelectMany(static e => e is ChildSchemaValidationError child && child.Errors.Count > 0
+            ? Flat(child.Errors.Values.SelectMany(static inner => inner))
+            : [e]);
 
     private static void AssertSingleFinding(string snippet, string code, string path, int line, int column)
     {
