@@ -25,8 +25,9 @@ public static class Sample
         }
 
         await using var engine = PolicyEngine.Create(loaded.Config);
-        IChatClient client = new EchoChatClient().UseKeeptrusts(engine: engine, configure: c =>
-            c.RequestContext = _ => new RequestContext { UserId = "sample-user", IdentityProofMethod = IdentityProofMethod.InProcess });
+        using IChatClient client = new ChatClientBuilder(new EchoChatClient())
+            .UseKeeptrusts(engine, c => c.RequestContext = _ => new RequestContext { UserId = "sample-user", IdentityProofMethod = IdentityProofMethod.InProcess })
+            .Build();
 
         output.WriteLine("1. A prompt with an e-mail address:");
         var response = await client.GetResponseAsync("Forward the invoice to jane.doe@example.com please.");

@@ -197,4 +197,32 @@ public class KeeptrustsChatClientTests
         Assert.Same(engine, client.Engine);
         Assert.Contains("needs a PolicyEngine", error.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task A_builder_pipeline_resolves_the_engine_at_build_and_redacts_before_the_inner_client()
+    {
+        var engine = Policies.Engine();
+        await using var services = new ServiceCollection().AddSingleton(engine).BuildServiceProvider();
+        string? seen = null;
+        var inner = TestChatClient.Echo(text => seen = text);
+
+        using var client = new ChatClientBuilder(inner).UseKeeptrusts(configure: c => c.RequestContext = _ => new RequestContext { UserId = "alice" }).Build(services);
+        var response = await client.GetResponseAsync("mail jane.doe@example.org");
+
+        var keeptrusts = client.GetService<KeeptrustsChatClient>();
+        Assert.NotNull(keeptrusts);
+        Assert.Same(engine, keeptrusts.Engine);
+        Assert.DoesNotContain("jane.doe@example.org", seen, StringComparison.Ordinal);
+        Assert.DoesNotContain("jane.doe@example.org", response.Text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_builder_pipeline_without_an_engine_fails_at_build_saying_how_to_register_one()
+    {
+        await using var empty = new ServiceCollection().BuildServiceProvider();
+
+        var error = Assert.Throws<InvalidOperationException>(() => new ChatClientBuilder(TestChatClient.Echo()).UseKeeptrusts().Build(empty));
+
+        Assert.Contains("needs a PolicyEngine", error.Message, StringComparison.Ordinal);
+    }
 }
