@@ -38,33 +38,8 @@ internal sealed class KeeptrustsEngines(IOptionsMonitor<KeeptrustsPolicyOptions>
 
     private (PolicyEngine, bool) Build(string name)
     {
+        // Reading the options validates them (KeeptrustsPolicyOptionsValidator): at most one source, or a registered engine.
         var o = options.Get(name);
-        var sources = new List<string>();
-        if (o.Engine is not null)
-        {
-            sources.Add(nameof(o.Engine));
-        }
-
-        if (o.Config is not null)
-        {
-            sources.Add(nameof(o.Config));
-        }
-
-        if (o.ConfigYaml is not null)
-        {
-            sources.Add(nameof(o.ConfigYaml));
-        }
-
-        if (o.ConfigFiles.Count > 0)
-        {
-            sources.Add(nameof(o.ConfigFiles));
-        }
-
-        if (sources.Count > 1)
-        {
-            throw new InvalidOperationException($"The Keeptrusts policy of HTTP client '{name}' has {sources.Count} sources ({string.Join(", ", sources)}); set exactly one.");
-        }
-
         if (o.Engine is { } given)
         {
             return (given, false);
@@ -86,10 +61,7 @@ internal sealed class KeeptrustsEngines(IOptionsMonitor<KeeptrustsPolicyOptions>
 
         if (config is null)
         {
-            return services.GetService(typeof(PolicyEngine)) is PolicyEngine registered
-                ? (registered, false)
-                : throw new InvalidOperationException(
-                    $"The Keeptrusts policy of HTTP client '{name}' has no source: set Engine, Config, ConfigYaml or ConfigFiles in AddKeeptrustsPolicy(...), or register a PolicyEngine in the service collection.");
+            return ((PolicyEngine)services.GetService(typeof(PolicyEngine))!, false);
         }
 
         var engineOptions = new PolicyEngineOptions { FailMode = o.FailMode };

@@ -26,6 +26,7 @@ public static class KeeptrustsHttpClientBuilderExtensions
         }
 
         builder.Services.TryAddSingleton<KeeptrustsEngines>();
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<KeeptrustsPolicyOptions>, KeeptrustsPolicyOptionsValidator>());
         var registry = builder.Services.Where(static d => d.ServiceType == typeof(KeeptrustsHandlerRegistry)).Select(static d => d.ImplementationInstance).OfType<KeeptrustsHandlerRegistry>().FirstOrDefault();
         if (registry is null)
         {
@@ -37,6 +38,8 @@ public static class KeeptrustsHttpClientBuilderExtensions
         {
             return builder;
         }
+
+        builder.Services.AddOptions<KeeptrustsPolicyOptions>(name).ValidateOnStart();
 
         builder.AddHttpMessageHandler(services =>
         {

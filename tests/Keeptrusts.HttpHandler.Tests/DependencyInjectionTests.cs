@@ -88,14 +88,50 @@ public class DependencyInjectionTests
         await using var container = services.BuildServiceProvider();
         var engines = container.GetRequiredService<KeeptrustsEngines>();
 
-        var none = Assert.Throws<InvalidOperationException>(() => engines.Get("none"));
-        var two = Assert.Throws<InvalidOperationException>(() => engines.Get("two"));
+        var none = Assert.Throws<OptionsValidationException>(() => engines.Get("none"));
+        var two = Assert.Throws<OptionsValidationException>(() => engines.Get("two"));
         var broken = Assert.Throws<InvalidOperationException>(() => engines.Get("broken"));
 
         Assert.Contains("'none' has no source", none.Message, StringComparison.Ordinal);
         Assert.Contains("'two' has 2 sources (Config, ConfigYaml)", two.Message, StringComparison.Ordinal);
         Assert.Contains("'broken'", broken.Message, StringComparison.Ordinal);
         Assert.Contains("no-such-policy", broken.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Start_up_validation_reports_every_problem_of_every_client_at_once()
+    {
+        var services = new ServiceCollection();
+        services.AddHttpClient("good").AddKeeptrustsPolicy(o => o.ConfigYaml = Policies.Standard);
+        services.AddHttpClient("bad").AddKeeptrustsPolicy(o =>
+        {
+            o.Config = Policies.Config();
+            o.ConfigFiles.Add("/no/such/policy-config.yaml");
+            o.MaxBodyBytes = 0;
+        });
+        await using var container = services.BuildServiceProvider();
+
+        var error = Assert.Throws<OptionsValidationException>(() => container.GetRequiredService<IStartupValidator>().Validate());
+
+        Assert.Equal("bad", error.OptionsName);
+        Assert.Equal(3, error.Failures.Count());
+        Assert.Contains(error.Failures, static f => f.Contains("'bad' has 2 sources (Config, ConfigFiles)", StringComparison.Ordinal));
+        Assert.Contains(error.Failures, static f => f.Contains("does not exist: /no/such/policy-config.yaml", StringComparison.Ordinal));
+        Assert.Contains(error.Failures, static f => f.Contains("MaxBodyBytes 0", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Start_up_validation_passes_for_clients_with_one_source_or_a_registered_engine()
+    {
+        var services = new ServiceCollection();
+        services.AddSingleton(Policies.Engine());
+        services.AddHttpClient("yaml").AddKeeptrustsPolicy(o => o.ConfigYaml = Policies.Standard);
+        services.AddHttpClient("registered").AddKeeptrustsPolicy();
+        await using var container = services.BuildServiceProvider();
+
+        container.GetRequiredService<IStartupValidator>().Validate();
+
+        Assert.NotNull(container.GetRequiredService<KeeptrustsEngines>().Get("registered"));
     }
 
     private sealed class TestHandlerBuilder(IServiceProvider services) : HttpMessageHandlerBuilder

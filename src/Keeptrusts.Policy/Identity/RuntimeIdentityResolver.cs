@@ -29,6 +29,11 @@ public sealed class RuntimeIdentityResolver : IDisposable
 
     private static readonly Lazy<HttpClient> SharedHttpClient = new(static () => new HttpClient());
 
+    // Only asymmetric signatures: a JWKS publishes public keys, so an HMAC ("HS256" keyed with a public key) or an
+    // unsigned token must never verify.
+    private static readonly string[] SigningAlgorithms =
+        ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"];
+
     private readonly RuntimeIdentityConfig _config;
     private readonly IGatewayKeyResolver? _keys;
     private readonly JwksKeyCache? _jwks;
@@ -159,6 +164,7 @@ public sealed class RuntimeIdentityResolver : IDisposable
             IssuerSigningKeys = keys,
             ValidateIssuerSigningKey = true,
             RequireSignedTokens = true,
+            ValidAlgorithms = SigningAlgorithms,
             ValidateIssuer = _config.Issuer is not null,
             ValidIssuer = _config.Issuer,
             ValidateAudience = _config.Audience is not null,

@@ -1,7 +1,9 @@
 using System.Net;
+using System.Security.Cryptography;
 using Keeptrusts.Policy.Configuration;
 using Keeptrusts.Policy.Evaluation;
 using Keeptrusts.Policy.Identity;
+using Microsoft.IdentityModel.Tokens;
 
 namespace Keeptrusts.Policy.Tests.Identity;
 
@@ -252,6 +254,34 @@ public sealed class RuntimeIdentityResolverTests
             Assert.Equal(401, (await resolver.ResolveAsync(Bearer(JwksHandler.Token(key, now, audience: "elsewhere")))).Status);
             Assert.Equal(401, (await resolver.ResolveAsync(Bearer(unsigned + "x.y"))).Status);
             Assert.Equal(401, (await resolver.ResolveAsync(Bearer("eyJ" + new string('a', RuntimeIdentityResolver.MaxAssertionLength) + ".a.b"))).Status);
+        }
+    }
+
+    [Fact]
+    public async Task An_hmac_signed_assertion_is_refused_even_when_the_jwks_publishes_its_secret()
+    {
+        var (resolver, jwks, clock) = Assertions();
+        using (resolver)
+        {
+            var secret = RandomNumberGenerator.GetBytes(32);
+            jwks.Body = $$"""{"keys":[{"kty":"oct","kid":"shared","k":"{{Base64UrlEncoder.Encode(secret)}}"}]}""";
+            var now = clock.GetUtcNow();
+            var token = new Microsoft.IdentityModel.JsonWebTokens.JsonWebTokenHandler().CreateToken(new SecurityTokenDescriptor
+            {
+                Issuer = JwksHandler.Issuer,
+                Audience = JwksHandler.Audience,
+                Claims = new Dictionary<string, object> { ["sub"] = "mallory" },
+                IssuedAt = now.UtcDateTime,
+                NotBefore = now.UtcDateTime,
+                Expires = now.UtcDateTime.AddMinutes(5),
+                SigningCredentials = new SigningCredentials(new SymmetricSecurityKey(secret) { KeyId = "shared" }, SecurityAlgorithms.HmacSha256),
+            });
+
+            var resolution = await resolver.ResolveAsync(Bearer(token));
+
+            // Refused twice over: symmetric keys are not taken from a JWKS, and HMAC algorithms are not accepted.
+            Assert.NotEqual(200, resolution.Status);
+            Assert.Null(resolution.Identity);
         }
     }
 
