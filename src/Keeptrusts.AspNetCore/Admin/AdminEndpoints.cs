@@ -16,8 +16,9 @@ namespace Keeptrusts.AspNetCore.Admin;
 
 /// <summary>
 /// The runtime API under <c>/keeptrusts/</c>: the running configuration (secrets masked), hot reload, and provider
-/// metrics. Disabled (404) unless an admin token is configured; every call needs <c>Authorization: Bearer</c> with
-/// that token, or, in <c>gateway_key</c> mode, a gateway key with the <c>admin</c> scope.
+/// metrics. The configuration and reload are disabled (404) unless an admin token is configured, and then need
+/// <c>Authorization: Bearer</c> with that token, or, in <c>gateway_key</c> mode, a gateway key with the <c>admin</c>
+/// scope. Provider metrics hold only counters, timings and breaker states, so anyone may read them.
 /// </summary>
 internal sealed class AdminEndpoints(GatewayRuntime runtime, ILogger<AdminEndpoints> logger)
 {
@@ -101,11 +102,6 @@ internal sealed class AdminEndpoints(GatewayRuntime runtime, ILogger<AdminEndpoi
 
     private async Task MetricsAsync(HttpContext http)
     {
-        if (!await AuthorizeAsync(http).ConfigureAwait(false))
-        {
-            return;
-        }
-
         using var lease = runtime.Acquire();
         var snapshot = lease.Snapshot;
         var metrics = JsonSerializer.SerializeToNode(snapshot.Router.GetMetrics(), GatewayJson.Options)!;

@@ -1,8 +1,10 @@
+using System.Diagnostics;
 using System.Text.Json;
 using Keeptrusts.Policy.Configuration;
 using Keeptrusts.Policy.Exchange;
 using Keeptrusts.Policy.Policies;
 using Keeptrusts.Policy.Policies.ModelAllowlist;
+using Keeptrusts.Policy.Telemetry;
 
 namespace Keeptrusts.Policy.Evaluation;
 
@@ -182,6 +184,8 @@ public sealed class PolicyEngine : IAsyncDisposable
 
     internal async ValueTask<PolicyEvaluation> EvaluateAsync(PolicyPhase phase, ChatView view, RequestContext context, ExchangeState state, CancellationToken cancellationToken, bool publish = true)
     {
+        // One span per published evaluation: a streamed answer's intermediate releases are part of its final one.
+        using var activity = publish ? PolicyActivities.Source.StartActivity(phase == PolicyPhase.Input ? "keeptrusts.policy.input" : "keeptrusts.policy.output") : null;
         PolicyEvaluation evaluation;
         if (Config.Pack is { Enabled: false })
         {
@@ -213,6 +217,11 @@ public sealed class PolicyEngine : IAsyncDisposable
             evaluation = new PolicyEvaluation { Record = result.Record, Body = body, Texts = result.Texts };
         }
 
+        if (activity is not null)
+        {
+            Describe(activity, phase, evaluation.Record);
+        }
+
         if (publish)
         {
             await PublishAsync(evaluation.Record, cancellationToken).ConfigureAwait(false);
@@ -222,6 +231,42 @@ public sealed class PolicyEngine : IAsyncDisposable
     }
 
     internal DateTimeOffset UtcNow => _time.GetUtcNow();
+
+    private static void Describe(Activity activity, PolicyPhase phase, DecisionRecord record)
+    {
+        if (!activity.IsAllDataRequested)
+        {
+            return;
+        }
+
+        activity.SetTag(PolicyActivities.Phase, phase == PolicyPhase.Input ? "input" : "output");
+        activity.SetTag(PolicyActivities.Decision, DecisionName(record.Decision));
+        var findings = 0;
+        foreach (var outcome in record.Policies)
+        {
+            findings += outcome.Findings.Count;
+        }
+
+        activity.SetTag(PolicyActivities.FindingCount, findings);
+        if (record.Model is { } model)
+        {
+            activity.SetTag(PolicyActivities.RequestModel, model);
+        }
+
+        if (record.BlockedBy is { } blockedBy)
+        {
+            activity.SetTag(PolicyActivities.BlockedBy, blockedBy);
+            activity.SetStatus(ActivityStatusCode.Error, record.Code);
+        }
+    }
+
+    private static string DecisionName(PolicyDecision decision) => decision switch
+    {
+        PolicyDecision.Allow => "allow",
+        PolicyDecision.Flag => "flag",
+        PolicyDecision.Redact => "redact",
+        _ => "block",
+    };
 
     /// <summary>Flushes and releases what the policies hold. Exchanges still running must have finished.</summary>
     /// <returns>A task that completes when every policy is disposed.</returns>

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using Keeptrusts.Policy.Configuration;
+using Keeptrusts.Policy.Telemetry;
 using Polly;
 using Polly.CircuitBreaker;
 
@@ -359,7 +360,11 @@ public sealed class ProviderRouter : IAsyncDisposable
             var timeout = TimeSpan.FromMilliseconds(Math.Min(candidate.Target.Target.TimeoutMs, Math.Max(1, remaining.TotalMilliseconds)));
             var scope = new AttemptScope(candidate, body, stream, timeout, lease, _time, request.Token, cancellationToken, _onReleased);
             _instruments.InFlight.Add(1, Tag(candidate.Target));
-            await ExecuteAsync(scope).ConfigureAwait(false);
+            using (var activity = StartAttemptActivity(candidate, attempts.Count + 1))
+            {
+                await ExecuteAsync(scope).ConfigureAwait(false);
+                EndAttemptActivity(activity, scope);
+            }
 
             if (scope.Kind == AttemptKind.Cancelled)
             {
@@ -516,6 +521,43 @@ public sealed class ProviderRouter : IAsyncDisposable
         }
 
         scope.Target.AfterBreakerExecution(startedAt, _time.GetUtcNow());
+    }
+
+    private static Activity? StartAttemptActivity(RouteCandidate candidate, int number)
+    {
+        var activity = PolicyActivities.Source.StartActivity("keeptrusts.upstream.attempt", ActivityKind.Client);
+        if (activity is { IsAllDataRequested: true })
+        {
+            activity.SetTag(PolicyActivities.Target, candidate.Target.Id);
+            activity.SetTag(PolicyActivities.AttemptNumber, number);
+            activity.SetTag(PolicyActivities.ProviderName, candidate.Target.Target.Provider);
+            if (candidate.Model is { } model)
+            {
+                activity.SetTag(PolicyActivities.RequestModel, model);
+            }
+        }
+
+        return activity;
+    }
+
+    private static void EndAttemptActivity(Activity? activity, AttemptScope scope)
+    {
+        if (activity is not { IsAllDataRequested: true })
+        {
+            return;
+        }
+
+        activity.SetTag(PolicyActivities.AttemptOutcome, scope.Kind.Name());
+        if (scope.StatusCode is { } status)
+        {
+            activity.SetTag(PolicyActivities.HttpStatusCode, status);
+        }
+
+        if (scope.Kind != AttemptKind.Ok)
+        {
+            activity.SetTag(PolicyActivities.ErrorType, scope.Kind.Name());
+            activity.SetStatus(ActivityStatusCode.Error);
+        }
     }
 
     private void Record(AttemptScope scope)

@@ -15,7 +15,6 @@ public sealed class AdminApiTests
     [Theory]
     [InlineData("GET", "/keeptrusts/config")]
     [InlineData("POST", "/keeptrusts/config/reload")]
-    [InlineData("GET", "/keeptrusts/providers/metrics")]
     public async Task Without_an_admin_token_the_runtime_api_does_not_exist(string method, string path)
     {
         await using var upstream = await FakeUpstream.StartAsync();
@@ -36,7 +35,7 @@ public sealed class AdminApiTests
         await using var upstream = await FakeUpstream.StartAsync();
         await using var gateway = await TestGateway.StartAsync(Configs.OpenAI(upstream.BaseUrl), o => o.AdminToken = Token);
 
-        foreach (var (method, path) in new[] { ("GET", "/keeptrusts/config"), ("POST", "/keeptrusts/config/reload"), ("GET", "/keeptrusts/providers/metrics") })
+        foreach (var (method, path) in new[] { ("GET", "/keeptrusts/config"), ("POST", "/keeptrusts/config/reload") })
         {
             using var response = await SendAsync(gateway, method, path, token);
             Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
@@ -167,16 +166,19 @@ public sealed class AdminApiTests
         Directory.Delete(Path.GetDirectoryName(file)!, recursive: true);
     }
 
-    [Fact]
-    public async Task Provider_metrics_are_served_per_target()
+    [Theory]
+    [InlineData(Token, null)]
+    [InlineData(null, null)]
+    [InlineData(Token, "wrong-token")]
+    public async Task Provider_metrics_are_served_per_target_to_anyone(string? adminToken, string? callerToken)
     {
         await using var upstream = await FakeUpstream.StartAsync();
-        await using var gateway = await TestGateway.StartAsync(Configs.OpenAI(upstream.BaseUrl), o => o.AdminToken = Token);
+        await using var gateway = await TestGateway.StartAsync(Configs.OpenAI(upstream.BaseUrl), o => o.AdminToken = adminToken);
         using (await ChatCompletionsTests.PostAsync(gateway, """{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}"""))
         {
         }
 
-        using var response = await SendAsync(gateway, "GET", "/keeptrusts/providers/metrics", Token);
+        using var response = await SendAsync(gateway, "GET", "/keeptrusts/providers/metrics", callerToken);
         using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
