@@ -65,6 +65,7 @@ internal sealed partial class GatewayServer : IAsyncDisposable
         builder.Services.AddSingleton<IHostLifetime, ExternallyStoppedLifetime>();
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = settings.ShutdownTimeout);
         builder.WebHost.UseKestrel(kestrel => ConfigureKestrel(kestrel, settings));
+        builder.AddGatewayTelemetry(settings);
 
         ControlPlaneEventSink? events = null;
         HttpClient? eventsHttp = null;
@@ -105,6 +106,7 @@ internal sealed partial class GatewayServer : IAsyncDisposable
 
         var app = builder.Build();
         app.MapKeeptrustsGateway();
+        app.MapGatewayTelemetry(settings);
         try
         {
             // Resolving the runtime loads the configuration; a broken one fails here, before anything listens.

@@ -1,13 +1,15 @@
 using System.CommandLine;
 using System.Globalization;
+using Keeptrusts.GatewayHost.Hosting;
 using Keeptrusts.Policy.Evaluation;
+using OpenTelemetry.Exporter;
 
 namespace Keeptrusts.GatewayHost.Cli.Gateway;
 
 /// <summary>
 /// <c>kt gateway run [--listen host:port] --policy-config F [--policy-config G ...] [--fail-mode block|allow]
 /// [--max-concurrency n] [--api-token t] [--upstream url] [--upstream-api-key k] [--upstream-api-key-header h]
-/// [--upstream-api-key-prefix p]</c>: loads and lints the configuration, refuses to start on any error, then serves
+/// [--upstream-api-key-prefix p] [--metrics on|admin|off]</c>: loads and lints the configuration, refuses to start on any error, then serves
 /// the OpenAI-compatible API and the runtime endpoints until SIGTERM or Ctrl+C. SIGHUP reloads the configuration.
 /// </summary>
 internal sealed class GatewayRunCommand : Command
@@ -89,11 +91,18 @@ internal sealed class GatewayRunCommand : Command
         Description = "Do not reload when a configuration file changes (SIGHUP and the reload endpoint still work).",
     };
 
+    private readonly Option<string> _metrics = new("--metrics")
+    {
+        Description = "Prometheus text at /metrics: on (anyone may read it), admin (needs the api token) or off. Env: KEEPTRUSTS_METRICS.",
+        HelpName = "on|admin|off",
+    };
+
     public GatewayRunCommand(KtConsole console)
         : base("run", "Start the policy enforcement gateway: an OpenAI-compatible API on port 41002 that applies the policy chain to every request and response.")
     {
         _console = console ?? throw new ArgumentNullException(nameof(console));
         _failMode.AcceptOnlyFromAmong("block", "allow");
+        _metrics.AcceptOnlyFromAmong("on", "admin", "off");
         _listen.Validators.Add(static result =>
         {
             if (result.Tokens.Count > 0 && !ListenAddress.TryParse(result.Tokens[^1].Value, out _, out var problem))
@@ -133,7 +142,7 @@ internal sealed class GatewayRunCommand : Command
             }
         });
 
-        foreach (var option in new Option[] { _listen, _port, _configs, _failMode, _maxConcurrency, _apiToken, _upstream, _upstreamApiKey, _upstreamApiKeyHeader, _upstreamApiKeyPrefix, _shutdownTimeout, _noWatch })
+        foreach (var option in new Option[] { _listen, _port, _configs, _failMode, _maxConcurrency, _apiToken, _upstream, _upstreamApiKey, _upstreamApiKeyHeader, _upstreamApiKeyPrefix, _shutdownTimeout, _noWatch, _metrics })
         {
             Options.Add(option);
         }
@@ -224,6 +233,10 @@ internal sealed class GatewayRunCommand : Command
             }
         }
 
+        var apiToken = NonEmpty(parseResult.GetValue(_apiToken)) ?? NonEmpty(env(GatewayRunSettings.GatewayTokenVariable));
+        var metrics = ResolveMetrics(parseResult.GetValue(_metrics) ?? NonEmpty(env(GatewayRunSettings.MetricsVariable)), apiToken, problems);
+        var otlp = ResolveOtlp(env, problems);
+
         if (problems.Count > 0)
         {
             return (null, problems);
@@ -235,7 +248,7 @@ internal sealed class GatewayRunCommand : Command
             ConfigFiles = configs,
             FailMode = parseResult.GetRequiredValue(_failMode) == "allow" ? FailMode.Allow : FailMode.Block,
             MaxConcurrency = maxConcurrency ?? GatewayRunSettings.DefaultMaxConcurrency,
-            ApiToken = NonEmpty(parseResult.GetValue(_apiToken)) ?? NonEmpty(env(GatewayRunSettings.GatewayTokenVariable)),
+            ApiToken = apiToken,
             Upstream = upstream,
             UpstreamApiKey = apiKey,
             UpstreamApiKeyHeader = header,
@@ -243,8 +256,63 @@ internal sealed class GatewayRunCommand : Command
             ApiUrl = apiUrl,
             ShutdownTimeout = TimeSpan.FromSeconds(parseResult.GetRequiredValue(_shutdownTimeout)),
             WatchConfigFiles = !parseResult.GetValue(_noWatch),
+            Metrics = metrics,
+            Otlp = otlp,
+            ServiceNameFromEnvironment = NonEmpty(env(GatewayRunSettings.ServiceNameVariable)) is not null,
         };
         return (settings, []);
+    }
+
+    private static MetricsEndpoint ResolveMetrics(string? value, string? apiToken, List<string> problems)
+    {
+        var metrics = value?.ToLowerInvariant() switch
+        {
+            null or "on" => MetricsEndpoint.On,
+            "off" => MetricsEndpoint.Off,
+            "admin" => MetricsEndpoint.Admin,
+            _ => (MetricsEndpoint?)null,
+        };
+        if (metrics is null)
+        {
+            problems.Add($"{GatewayRunSettings.MetricsVariable} must be on, admin or off, found '{value}'");
+            return MetricsEndpoint.On;
+        }
+
+        if (metrics == MetricsEndpoint.Admin && apiToken is null)
+        {
+            problems.Add($"metrics 'admin' needs the api token (--api-token or {GatewayRunSettings.GatewayTokenVariable}) that callers of /metrics must present");
+        }
+
+        return metrics.Value;
+    }
+
+    private static OtlpSettings? ResolveOtlp(Func<string, string?> env, List<string> problems)
+    {
+        if (NonEmpty(env(GatewayRunSettings.OtlpEndpointVariable)) is not { } endpointText)
+        {
+            return null;
+        }
+
+        if (!Uri.TryCreate(endpointText, UriKind.Absolute, out var endpoint) || (endpoint.Scheme != Uri.UriSchemeHttp && endpoint.Scheme != Uri.UriSchemeHttps))
+        {
+            problems.Add($"{GatewayRunSettings.OtlpEndpointVariable} must be an absolute http or https URL");
+            return null;
+        }
+
+        var protocolText = NonEmpty(env(GatewayRunSettings.OtlpProtocolVariable))?.ToLowerInvariant();
+        OtlpExportProtocol? protocol = protocolText switch
+        {
+            null or "grpc" => OtlpExportProtocol.Grpc,
+            "http/protobuf" => OtlpExportProtocol.HttpProtobuf,
+            _ => null,
+        };
+        if (protocol is null)
+        {
+            problems.Add($"{GatewayRunSettings.OtlpProtocolVariable} must be grpc or http/protobuf, found '{protocolText}'");
+            return null;
+        }
+
+        return new OtlpSettings(endpoint, protocol.Value);
     }
 
     private async Task<int> ExecuteAsync(ParseResult parseResult, CancellationToken cancellationToken)

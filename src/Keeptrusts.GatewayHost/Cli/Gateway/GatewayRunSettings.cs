@@ -1,4 +1,6 @@
+using Keeptrusts.GatewayHost.Hosting;
 using Keeptrusts.Policy.Evaluation;
+using OpenTelemetry.Exporter;
 
 namespace Keeptrusts.GatewayHost.Cli.Gateway;
 
@@ -15,6 +17,10 @@ internal sealed record GatewayRunSettings
     public const string UpstreamApiKeyHeaderVariable = "KEEPTRUSTS_UPSTREAM_API_KEY_HEADER";
     public const string UpstreamApiKeyPrefixVariable = "KEEPTRUSTS_UPSTREAM_API_KEY_PREFIX";
     public const string ApiUrlVariable = "KEEPTRUSTS_API_URL";
+    public const string MetricsVariable = "KEEPTRUSTS_METRICS";
+    public const string OtlpEndpointVariable = "OTEL_EXPORTER_OTLP_ENDPOINT";
+    public const string OtlpProtocolVariable = "OTEL_EXPORTER_OTLP_PROTOCOL";
+    public const string ServiceNameVariable = "OTEL_SERVICE_NAME";
     public const string DefaultConfigFile = "policy-config.yaml";
     public const int DefaultMaxConcurrency = 16;
 
@@ -56,6 +62,15 @@ internal sealed record GatewayRunSettings
     /// <summary>Whether configuration files are watched and reloaded when they change.</summary>
     public bool WatchConfigFiles { get; init; } = true;
 
+    /// <summary>Who may read Prometheus text at <c>/metrics</c>.</summary>
+    public MetricsEndpoint Metrics { get; init; } = MetricsEndpoint.On;
+
+    /// <summary>Where spans and metrics are exported over OTLP; null when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is not set.</summary>
+    public OtlpSettings? Otlp { get; init; }
+
+    /// <summary>Whether <c>OTEL_SERVICE_NAME</c> names the service (the SDK reads it); else it is <c>keeptrusts-gateway</c>.</summary>
+    public bool ServiceNameFromEnvironment { get; init; }
+
     /// <summary>One line per setting for the startup banner; secrets appear as <c>set</c> or <c>not set</c>.</summary>
     public IEnumerable<string> Describe()
     {
@@ -75,6 +90,11 @@ internal sealed record GatewayRunSettings
         }
 
         yield return $"control plane: {(ApiUrl is null ? "not set" : ApiUrl.GetLeftPart(UriPartial.Path))}";
+        yield return $"metrics: {Metrics switch { MetricsEndpoint.Off => "off", MetricsEndpoint.Admin => "/metrics (admin token)", _ => "/metrics" }}";
+        if (Otlp is not null)
+        {
+            yield return $"otlp: {Otlp.Endpoint.GetLeftPart(UriPartial.Path)} ({(Otlp.Protocol == OtlpExportProtocol.HttpProtobuf ? "http/protobuf" : "grpc")})";
+        }
     }
 
     public override string ToString() => string.Join("; ", Describe());
