@@ -67,7 +67,7 @@ internal sealed class AuditVerifyCommand : Command
             try
             {
                 using var stream = new FileStream(Path.GetFullPath(file, _console.WorkingDirectory), FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-                results.Add(new FileResult(file, AuditChain.Verify(stream)));
+                results.Add(new FileResult(file, AuditFileVerifier.Verify(stream)));
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {

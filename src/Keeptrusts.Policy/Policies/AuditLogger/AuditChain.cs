@@ -7,7 +7,7 @@ using System.Text.Unicode;
 namespace Keeptrusts.Policy.Policies.AuditLogger;
 
 /// <summary>What is wrong with an audit file, if anything.</summary>
-internal enum AuditProblem
+public enum AuditProblem
 {
     /// <summary>Every line parses, chains to the one before and hashes to its <c>hash</c>.</summary>
     None,
@@ -41,9 +41,29 @@ internal enum AuditProblem
 /// <param name="Message">Why the line is broken, in words.</param>
 /// <param name="LastHash">When intact: the hex SHA-256 of the last line's bytes, which the next file's <c>prev_file_hash</c> repeats.</param>
 /// <param name="PrevFileHash">The first line's <c>prev_file_hash</c>, when it has one.</param>
-internal sealed record AuditVerification(AuditProblem Problem, long Lines, long? Line, string? Message, string? LastHash, string? PrevFileHash)
+public sealed record AuditVerification(AuditProblem Problem, long Lines, long? Line, string? Message, string? LastHash, string? PrevFileHash)
 {
+    /// <summary>Whether the file's chain is whole.</summary>
     public bool IsIntact => Problem == AuditProblem.None;
+}
+
+/// <summary>Checks the hash chain of immutable audit files, as <c>kt audit verify</c> does.</summary>
+public static class AuditFileVerifier
+{
+    /// <summary>Verifies one file's chain and reports the first broken line.</summary>
+    /// <param name="stream">The file's contents; must be readable and seekable.</param>
+    /// <returns>The outcome; <see cref="AuditVerification.IsIntact"/> when every line chains and hashes correctly.</returns>
+    /// <exception cref="ArgumentException">The stream cannot be read or sought.</exception>
+    public static AuditVerification Verify(Stream stream)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        if (!stream.CanRead || !stream.CanSeek)
+        {
+            throw new ArgumentException("The audit file stream must be readable and seekable.", nameof(stream));
+        }
+
+        return AuditChain.Verify(stream);
+    }
 }
 
 /// <summary>
