@@ -170,7 +170,7 @@ internal static partial class ConfigJson
             foreach (var entry in value.Settings.Entries)
             {
                 writer.WritePropertyName(entry.Key.Value ?? string.Empty);
-                ConfigNodeConverter.WriteNode(writer, entry.Value);
+                entry.Value.WriteTo(writer);
             }
 
             writer.WriteEndObject();
@@ -185,57 +185,6 @@ internal static partial class ConfigJson
         public override ConfigNode Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
             throw new NotSupportedException();
 
-        public override void Write(Utf8JsonWriter writer, ConfigNode value, JsonSerializerOptions options) => WriteNode(writer, value);
-
-        public static void WriteNode(Utf8JsonWriter writer, ConfigNode node)
-        {
-            switch (node)
-            {
-                case ConfigMapping map:
-                    writer.WriteStartObject();
-                    foreach (var entry in map.Entries)
-                    {
-                        writer.WritePropertyName(entry.Key.Value ?? string.Empty);
-                        WriteNode(writer, entry.Value);
-                    }
-
-                    writer.WriteEndObject();
-                    break;
-                case ConfigSequence list:
-                    writer.WriteStartArray();
-                    foreach (var item in list.Items)
-                    {
-                        WriteNode(writer, item);
-                    }
-
-                    writer.WriteEndArray();
-                    break;
-                case ConfigScalar scalar:
-                    WriteScalar(writer, scalar);
-                    break;
-                default:
-                    writer.WriteNullValue();
-                    break;
-            }
-        }
-
-        private static void WriteScalar(Utf8JsonWriter writer, ConfigScalar scalar)
-        {
-            switch (scalar.Kind)
-            {
-                case ScalarKind.Null:
-                    writer.WriteNullValue();
-                    break;
-                case ScalarKind.Boolean:
-                    writer.WriteBooleanValue(string.Equals(scalar.Value, "true", StringComparison.OrdinalIgnoreCase));
-                    break;
-                case ScalarKind.Integer or ScalarKind.Float when decimal.TryParse(scalar.Value, NumberStyles.Float, CultureInfo.InvariantCulture, out var number):
-                    writer.WriteNumberValue(number);
-                    break;
-                default:
-                    writer.WriteStringValue(scalar.Value);
-                    break;
-            }
-        }
+        public override void Write(Utf8JsonWriter writer, ConfigNode value, JsonSerializerOptions options) => value.WriteTo(writer);
     }
 }

@@ -299,105 +299,19 @@ internal static class SchemaValidator
         return sb.ToString();
     }
 
-    /// <summary>Writes a node tree as JSON, typing scalars the way YAML 1.2's core schema does.</summary>
-    public static string ToJson(ConfigNode node) => ToJson(node, omitNulls: false);
-
     /// <summary>
-    /// Writes a node tree as JSON. With <paramref name="omitNulls"/>, mapping entries whose value is null are left
-    /// out: the binder treats <c>key: ~</c> as a key that is not there, and the schema has to see the same document.
+    /// The document as the schema sees it: mapping entries whose value is null are left out, because the binder
+    /// treats <c>key: ~</c> as a key that is not there.
     /// </summary>
     public static string ToJson(ConfigNode node, bool omitNulls)
     {
         var buffer = new System.Buffers.ArrayBufferWriter<byte>();
         using (var writer = new Utf8JsonWriter(buffer))
         {
-            Write(writer, node, omitNulls);
+            ConfigNodeJson.Write(writer, node, omitNulls);
         }
 
         return Encoding.UTF8.GetString(buffer.WrittenSpan);
-    }
-
-    public static void Write(Utf8JsonWriter writer, ConfigNode node) => Write(writer, node, omitNulls: false);
-
-    private static void Write(Utf8JsonWriter writer, ConfigNode node, bool omitNulls)
-    {
-        switch (node)
-        {
-            case ConfigMapping map:
-                writer.WriteStartObject();
-                foreach (var entry in map.Entries)
-                {
-                    if (omitNulls && entry.Value is ConfigScalar { IsNull: true })
-                    {
-                        continue;
-                    }
-
-                    writer.WritePropertyName(entry.Key.Value!);
-                    Write(writer, entry.Value, omitNulls);
-                }
-
-                writer.WriteEndObject();
-                break;
-            case ConfigSequence seq:
-                writer.WriteStartArray();
-                foreach (var item in seq.Items)
-                {
-                    Write(writer, item, omitNulls);
-                }
-
-                writer.WriteEndArray();
-                break;
-            case ConfigScalar scalar:
-                WriteScalar(writer, scalar);
-                break;
-        }
-    }
-
-    private static void WriteScalar(Utf8JsonWriter writer, ConfigScalar scalar)
-    {
-        switch (scalar.Kind)
-        {
-            case ScalarKind.Null:
-                writer.WriteNullValue();
-                break;
-            case ScalarKind.Boolean:
-                writer.WriteBooleanValue(scalar.Value!.Equals("true", StringComparison.OrdinalIgnoreCase));
-                break;
-            case ScalarKind.Integer when TryParseInteger(scalar.Value!, out var l):
-                writer.WriteNumberValue(l);
-                break;
-            case ScalarKind.Integer or ScalarKind.Float when double.TryParse(scalar.Value, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && double.IsFinite(d):
-                writer.WriteNumberValue(d);
-                break;
-            default:
-                writer.WriteStringValue(scalar.Value);
-                break;
-        }
-    }
-
-    // YAML 1.2 core integers include 0x and 0o forms, which the binder accepts; the schema must see them as numbers.
-    private static bool TryParseInteger(string text, out long value)
-    {
-        if (text.StartsWith("0x", StringComparison.Ordinal))
-        {
-            return long.TryParse(text.AsSpan(2), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out value);
-        }
-
-        if (text.StartsWith("0o", StringComparison.Ordinal))
-        {
-            try
-            {
-                value = Convert.ToInt64(text[2..], 8);
-                return true;
-            }
-            catch (Exception ex) when (ex is FormatException or OverflowException or ArgumentException)
-            {
-                value = 0;
-                return false;
-            }
-        }
-
-        return long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out value);
     }
 
     private static string ReadResource()

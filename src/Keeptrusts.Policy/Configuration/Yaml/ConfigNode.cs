@@ -20,6 +20,17 @@ public abstract class ConfigNode
 
     /// <summary>A short name for the node's kind, used in messages: <c>mapping</c>, <c>list</c>, <c>string</c>, …</summary>
     public abstract string KindName { get; }
+
+    /// <summary>
+    /// Writes the node and everything under it as JSON, typing scalars as YAML 1.2's core schema does: numbers
+    /// (including <c>0x</c> and <c>0o</c> integers), booleans and null; every other scalar as a string.
+    /// </summary>
+    /// <param name="writer">Where to write.</param>
+    public void WriteTo(System.Text.Json.Utf8JsonWriter writer)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        ConfigNodeJson.Write(writer, this, omitNullEntries: false);
+    }
 }
 
 /// <summary>A key and its value in a <see cref="ConfigMapping"/>.</summary>
