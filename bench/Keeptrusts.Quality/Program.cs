@@ -7,10 +7,16 @@
 using Keeptrusts.Quality;
 
 //        dotnet run -c Release --project bench/Keeptrusts.Quality -- score < lines.txt       rules, model, combined per line
-var command = args.Length > 0 && args[0] is "loso" or "train" or "score" ? args[0] : "tables";
+//        dotnet run -c Release --project bench/Keeptrusts.Quality -- scan < lines.txt        PII/secret matches per line
+var command = args.Length > 0 && args[0] is "loso" or "train" or "score" or "scan" ? args[0] : "tables";
 if (command == "score")
 {
     return InjectionGeneralisation.ScoreLines(Console.In, Console.Out);
+}
+
+if (command == "scan")
+{
+    return PiiQuality.ScanLines(Console.In, Console.Out);
 }
 
 var rest = command == "tables" ? args : args[1..];
