@@ -21,6 +21,21 @@ internal static class PiiQuality
         WriteSecrets(scanner, Path.Combine(corporaDirectory, "secrets-dev.jsonl"), output);
     }
 
+    /// <summary>Prints what the scanner finds in each input line (type, subtype and matched text).</summary>
+    public static int ScanLines(TextReader input, TextWriter output)
+    {
+        var scanner = new PiiScanner(new PiiScannerOptions());
+        var matches = new List<PiiMatch>();
+        while (input.ReadLine() is { } line)
+        {
+            matches.Clear();
+            scanner.Scan(line, matches);
+            output.WriteLine($"{line} => {string.Join("; ", matches.Select(m => $"{m.Type}/{m.Subtype} '{line.Substring(m.Start, m.Length)}'"))}");
+        }
+
+        return 0;
+    }
+
     private sealed class Tally
     {
         public int Rows;

@@ -60,6 +60,16 @@ internal static class InjectionAnchors
         Add(InjectionRule.Interrupt, true, "stop everything", "stop all", "nevermind", "never mind");
         Add(InjectionRule.Probe, true, "supposed", "allowed", "permitted", "meant");
 
+        foreach (var verb in InjectionForeignRules.OverrideVerbs)
+        {
+            Add(InjectionRule.ForeignOverride, char.IsAsciiLetter(verb[0]), verb);
+        }
+
+        foreach (var verb in InjectionForeignRules.RevealVerbs)
+        {
+            Add(InjectionRule.ForeignReveal, char.IsAsciiLetter(verb[0]), verb);
+        }
+
         // Rot13 and reversed spellings of the strongest trigger words: a hit means the surrounding line is
         // worth decoding, and nothing else in clean text ever pays for it.
         Add(InjectionRule.Rot13, true, "vtaber", "qvfertneq", "vafgehpgvba", "cerivbhf", "flfgrz cebzcg", "wnvyoernx", "sbetrg", "erirny");

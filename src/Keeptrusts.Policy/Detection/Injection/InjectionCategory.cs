@@ -21,4 +21,10 @@ internal enum InjectionCategory
 
     /// <summary>Attack text hidden in base64, hex, percent-encoding, rot13 or reversed text.</summary>
     EncodedPayload = 1 << 4,
+
+    /// <summary>
+    /// No rule fired strongly enough, but the learned scorer (<see cref="InjectionModel"/>) rates the text as an
+    /// injection. Reported as "model_score" so that a finding is never left unexplained.
+    /// </summary>
+    ModelScore = 1 << 5,
 }

@@ -27,6 +27,7 @@ internal sealed class InjectionDetector
     private readonly InjectionAnchorIndex _anchors;
     private readonly InjectionCategory _enabled;
     private readonly InjectionCategory _denyCategory;
+    private readonly InjectionModel? _model;
 
     /// <summary>Initializes a new instance of the <see cref="InjectionDetector"/> class with default options.</summary>
     public InjectionDetector()
@@ -45,6 +46,7 @@ internal sealed class InjectionDetector
         Threshold = options.Threshold;
         _enabled = options.EnabledCategories;
         _denyCategory = options.DenyPhraseCategory;
+        _model = (options.EnabledCategories & InjectionCategory.ModelScore) != 0 ? options.Model : null;
 
         var anchors = new List<InjectionAnchor>(InjectionAnchors.BuiltIn);
         foreach (var phrase in options.DenyPhrases)
@@ -105,7 +107,10 @@ internal sealed class InjectionDetector
                 InjectionPayloads.ScanEncodedRuns(context, ref evidence);
             }
 
-            return Conclude(text, identityMap, ref evidence);
+            var modelEvidence = allowDecoding && _model is not null
+                ? InjectionModel.Evidence(_model.Probability(normalized), _model.Threshold)
+                : 0;
+            return Conclude(text, identityMap, ref evidence, modelEvidence);
         }
         finally
         {
@@ -116,12 +121,25 @@ internal sealed class InjectionDetector
         }
     }
 
-    private static InjectionAssessment Conclude(ReadOnlySpan<char> text, bool identityMap, ref InjectionEvidence evidence)
+    private static InjectionAssessment Conclude(ReadOnlySpan<char> text, bool identityMap, ref InjectionEvidence evidence, double modelEvidence)
     {
-        var score = evidence.Score();
+        var ruleScore = evidence.Score();
+        var score = InjectionModel.Combine(ruleScore, modelEvidence);
         if (score <= 0)
         {
             return default;
+        }
+
+        if (evidence.BestWeight <= 0f)
+        {
+            // Only the model saw something: there is no rule span to point at.
+            return new InjectionAssessment(score, InjectionCategory.ModelScore, 0, 0);
+        }
+
+        var categories = evidence.Categories;
+        if (modelEvidence >= InjectionDetectorOptions.DefaultThreshold && ruleScore < InjectionDetectorOptions.DefaultThreshold)
+        {
+            categories |= InjectionCategory.ModelScore;
         }
 
         int start = evidence.BestStart, end = evidence.BestEnd;
@@ -135,7 +153,7 @@ internal sealed class InjectionDetector
 
         start = Math.Clamp(start, 0, text.Length);
         end = Math.Clamp(end, start, text.Length);
-        return new InjectionAssessment(score, evidence.Categories, start, end - start);
+        return new InjectionAssessment(score, categories, start, end - start);
     }
 
     private static string NormalizePhrase(string phrase)

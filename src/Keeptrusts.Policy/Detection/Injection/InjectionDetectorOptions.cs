@@ -14,7 +14,7 @@ internal sealed record InjectionDetectorOptions
     /// <summary>Every category the detector knows.</summary>
     public const InjectionCategory AllCategories =
         InjectionCategory.InstructionOverride | InjectionCategory.SystemPromptExtraction | InjectionCategory.RolePlayJailbreak
-        | InjectionCategory.DelimiterAttack | InjectionCategory.EncodedPayload;
+        | InjectionCategory.DelimiterAttack | InjectionCategory.EncodedPayload | InjectionCategory.ModelScore;
 
     /// <summary>Longest deny phrase accepted; longer phrases are almost certainly a configuration mistake.</summary>
     public const int MaxDenyPhraseLength = 200;
@@ -30,6 +30,12 @@ internal sealed record InjectionDetectorOptions
     /// after the same normalisation as the text (case, confusables, zero-width characters, light leetspeak).
     /// </summary>
     public IReadOnlyList<string> DenyPhrases { get; init; } = [];
+
+    /// <summary>
+    /// Gets the learned scorer combined with the rules, or <see langword="null"/> for rules only. Defaults to the
+    /// model built into the package.
+    /// </summary>
+    public InjectionModel? Model { get; init; } = InjectionModel.BuiltIn;
 
     /// <summary>Gets the category reported when a deny phrase matches.</summary>
     public InjectionCategory DenyPhraseCategory { get; init; } = InjectionCategory.InstructionOverride;

@@ -86,6 +86,12 @@ internal enum InjectionRule : byte
 
     /// <summary>Configured deny phrase.</summary>
     Deny,
+
+    /// <summary>A non-English override verb (see <see cref="InjectionForeignRules"/>).</summary>
+    ForeignOverride,
+
+    /// <summary>A non-English disclosure verb (see <see cref="InjectionForeignRules"/>).</summary>
+    ForeignReveal,
 }
 
 /// <summary>What a rule can see: the normalised text plus the source for case checks and decoding.</summary>
@@ -182,6 +188,8 @@ internal static class InjectionRules
             case InjectionRule.Reprogram: ev.Add(InjectionSignalKind.NewInstructions, 0.5f, pos, WordEnd(c.Normalized, pos)); break;
             case InjectionRule.Interrupt: Interrupt(c, pos, length, ref ev); break;
             case InjectionRule.Probe: Probe(c, pos, ref ev); break;
+            case InjectionRule.ForeignOverride: InjectionForeignRules.Override(c, pos, length, ref ev); break;
+            case InjectionRule.ForeignReveal: InjectionForeignRules.Reveal(c, pos, length, ref ev); break;
             case InjectionRule.Rot13:
             case InjectionRule.Reversed: InjectionPayloads.DecodeAroundAnchor(c, rule, pos, ref ev); break;
             default: break;

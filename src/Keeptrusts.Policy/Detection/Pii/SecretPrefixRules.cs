@@ -11,7 +11,7 @@ internal static class SecretPrefixRules
 {
     // Prefixes without '-' or '_' are found as strings; a short list keeps the multi-string search fast.
     private static readonly SearchValues<string> LetterPrefixes = SearchValues.Create(
-        ["AKIA", "ASIA", "ABIA", "ACCA", "AIza", "AKCp", "eyJ", "GR1348941", "SG.", "hooks.slack.com/services/"],
+        ["AKIA", "ASIA", "ABIA", "ACCA", "AIza", "AKC", "AP", "eyJ", "GR1348941", "SG.", "hooks.slack.com/services/"],
         StringComparison.Ordinal);
 
     // Every other prefix holds a '-' or '_': find those characters, then look at the word they belong to.
@@ -148,8 +148,8 @@ internal static class SecretPrefixRules
         {
             case 'A' when token.StartsWith("AIza"):
                 return token.Length == 39 ? Add(results, at, end, "google_api_key") : 0;
-            case 'A' when token.StartsWith("AKCp"):
-                return token.Length >= 73 && AllChars(token, char.IsAsciiLetterOrDigit) ? Add(results, at, end, "artifactory_token") : 0;
+            case 'A' when token.StartsWith("AKC") || token.StartsWith("AP"):
+                return IsArtifactoryToken(text, at, end) ? Add(results, at, end, "artifactory_token") : 0;
             case 'A':
                 return token.Length == 20 && AllChars(token[4..], static c => char.IsAsciiLetterUpper(c) || CharText.IsDigit(c))
                     && !token.Contains("EXAMPLE", StringComparison.Ordinal)
@@ -160,13 +160,7 @@ internal static class SecretPrefixRules
                 return token.Length is >= 40 and <= 255 && AllChars(token[4..], char.IsAsciiLetterOrDigit) && SecretValues.HasMixedClasses(token[4..])
                     ? Add(results, at, end, "github_token") : 0;
             case 'g' or 'G':
-                var body = token[(token.IndexOfAny('-', '_') + 1)..];
-                if (token.StartsWith("GR1348941"))
-                {
-                    body = token[9..];
-                }
-
-                return body.Length >= 20 && !SecretValues.IsRepetitive(body) ? Add(results, at, end, "gitlab_token") : 0;
+                return IsGitLabToken(token) ? Add(results, at, end, "gitlab_token") : 0;
             case 'x':
                 if (token.StartsWith("xox") && token.Length >= 15 && token.Count('-') >= 2 && token[5..].ContainsAnyInRange('0', '9'))
                 {
@@ -262,6 +256,56 @@ internal static class SecretPrefixRules
         }
 
         return Add(results, at, signatureEnd, "jwt", 0.95);
+    }
+
+    // GitLab's token formats: each prefix has its own body length (detect-secrets' GitLab plugin); a string with the
+    // prefix but the wrong length is not a token, and neither is a body of one repeated character.
+    private static bool IsGitLabToken(ReadOnlySpan<char> token)
+    {
+        var separator = token.StartsWith("GR1348941") ? 8 : token.IndexOf('-');
+        if (separator <= 0)
+        {
+            return false;
+        }
+
+        var prefix = token[..separator];
+        var body = token[(separator + 1)..];
+        if (prefix is "glcbt" && body.Length > 3 && body[2] == '_' && char.IsAsciiHexDigit(body[0]) && char.IsAsciiHexDigit(body[1]))
+        {
+            body = body[3..];
+        }
+
+        var (min, max) = prefix switch
+        {
+            "glpat" or "gldt" or "glft" or "glsoat" or "glrt" or "GR134894" or "glcbt" => (20, 50),
+            "glimt" => (25, 25),
+            "glptt" => (40, 40),
+            "glagent" => (50, 1024),
+            "gloas" => (64, 64),
+            _ => (0, -1),
+        };
+        return body.Length >= min && body.Length <= max
+            && AllChars(body, static c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-')
+            && !SecretValues.IsRepetitive(body);
+    }
+
+    // Artifactory API keys ("AKC" + at least 10) and passwords/reference tokens ("AP" + a hex digit + at least 8),
+    // alphanumeric and standing alone: after a space, '=', ':' or a quote, and ending at a space, a quote or the
+    // end. A capitalised word such as "APEXLEGENDS" is not a credential, so the body needs a digit or a lower-case letter.
+    private static bool IsArtifactoryToken(ReadOnlySpan<char> text, int at, int end)
+    {
+        var token = text[at..end];
+        var minimum = token.StartsWith("AKC") ? 3 + 10 : 3 + 8;
+        if (token.Length < minimum || (token[1] == 'P' && !(char.IsAsciiDigit(token[2]) || token[2] is >= 'A' and <= 'F'))
+            || !AllChars(token, char.IsAsciiLetterOrDigit)
+            || !(token[3..].ContainsAnyInRange('0', '9') || token[3..].ContainsAnyInRange('a', 'z')))
+        {
+            return false;
+        }
+
+        var before = at == 0 ? ' ' : text[at - 1];
+        var after = end >= text.Length ? ' ' : text[end];
+        return (char.IsWhiteSpace(before) || before is '=' or ':' or '"' or '\'') && (char.IsWhiteSpace(after) || after is '"' or '\'');
     }
 
     private static int MatchSlackWebhook(ReadOnlySpan<char> text, int at, List<PiiMatch> results)

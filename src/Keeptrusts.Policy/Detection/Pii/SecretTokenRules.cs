@@ -13,11 +13,12 @@ internal static class SecretTokenRules
 
     private static readonly string[] SecretContext = ["key", "secret", "token", "passw", "pwd", "auth", "credential", "api", "bearer", "private"];
     private static readonly string[] AwsContext = ["aws", "secret"];
+    private static readonly System.Buffers.SearchValues<char> TwilioBody = System.Buffers.SearchValues.Create("abcdefghijklmnopqrstuvwxyz0123456789");
 
     private static readonly string[] KnownPrefixes =
     [
         "sha1-", "sha256-", "sha384-", "sha512-", "pk_live_", "pk_test_", "sk-", "sk_", "rk_", "ghp_", "gho_", "ghu_", "ghs_", "ghr_",
-        "github_pat_", "glpat-", "gldt-", "xox", "AKIA", "ASIA", "AIza", "npm_", "pypi-", "hf_", "eyJ", "SG.", "AKCp", "dop_v1_",
+        "github_pat_", "glpat-", "gldt-", "xox", "AKIA", "ASIA", "AIza", "npm_", "pypi-", "hf_", "eyJ", "SG.", "AKC", "dop_v1_",
     ];
 
     public static void Scan(ReadOnlySpan<char> text, List<PiiMatch> results)
@@ -95,7 +96,9 @@ internal static class SecretTokenRules
             return;
         }
 
-        if (token.Length == 34 && token.StartsWith("SK") && AllHex(token[2..]))
+        // Twilio account SIDs ("AC") and API keys ("SK"): 32 lower-case letters or digits after the prefix.
+        if (token.Length == 34 && (token.StartsWith("SK") || token.StartsWith("AC"))
+            && !token[2..].ContainsAnyExcept(TwilioBody))
         {
             results.Add(new PiiMatch(PiiEntityType.Secret, start, 34, 0.9, "twilio_api_key"));
             return;

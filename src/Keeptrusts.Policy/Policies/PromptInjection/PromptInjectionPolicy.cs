@@ -65,7 +65,7 @@ internal sealed class PromptInjectionPolicy(PromptInjectionOptions options) : IC
 
     internal static string Describe(InjectionCategory categories)
     {
-        var names = new List<string>(5);
+        var names = new List<string>(6);
         if (categories.HasFlag(InjectionCategory.InstructionOverride))
         {
             names.Add("instruction_override");
@@ -89,6 +89,11 @@ internal sealed class PromptInjectionPolicy(PromptInjectionOptions options) : IC
         if (categories.HasFlag(InjectionCategory.EncodedPayload))
         {
             names.Add("encoded_payload");
+        }
+
+        if (categories.HasFlag(InjectionCategory.ModelScore))
+        {
+            names.Add("model_score");
         }
 
         return names.Count == 0 ? "injection" : string.Join(",", names);

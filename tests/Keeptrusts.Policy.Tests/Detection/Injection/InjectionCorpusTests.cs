@@ -5,14 +5,16 @@ using Keeptrusts.Policy.Tests.TestSupport;
 namespace Keeptrusts.Policy.Tests.Detection.Injection;
 
 /// <summary>
-/// Regression floors on the shared development corpus. The floors are what the detector achieves today
-/// (F1 0.916, one false positive in 160 benign rows); lowering them needs a reason in the change description.
+/// Regression floors on the shared development corpus. The learned scorer is trained on these rows, so in-sample
+/// figures (F1 0.996, one false positive in 160 benign rows) are an upper bound; the honest measure is the
+/// leave-one-source-out table in docs/policy-quality.md (F1 0.941, benign FPR 1.3%). The floors sit just under
+/// the in-sample figures; lowering them needs a reason in the change description.
 /// </summary>
 public class InjectionCorpusTests
 {
-    private const double MinF1 = 0.91;
+    private const double MinF1 = 0.98;
     private const double MinPrecision = 0.98;
-    private const double MinRecall = 0.85;
+    private const double MinRecall = 0.98;
     private const double MaxBenignFalsePositiveRate = 0.01;
 
     [Fact]
