@@ -3,6 +3,8 @@ using Keeptrusts.Policy.Configuration;
 using Keeptrusts.Policy.Exchange;
 using Keeptrusts.Policy.Policies;
 using Keeptrusts.Policy.Policies.ModelAllowlist;
+using Keeptrusts.Policy.Policies.ToolGovernance;
+using Keeptrusts.Policy.Tools;
 
 namespace Keeptrusts.Policy.Evaluation;
 
@@ -69,6 +71,16 @@ public sealed class PolicyEngine : IAsyncDisposable
     {
         Config = config;
         _chain = chain;
+        Tools = ToolRules.None;
+        foreach (var (policy, mode) in chain.Policies)
+        {
+            if (policy is ToolGovernancePolicy tools)
+            {
+                Tools = tools.ToRules(enforced: mode == PolicyMode.Enforce && config.Pack is not { Enabled: false });
+                break;
+            }
+        }
+
         _sinks = sinks;
         FailMode = failMode;
         _time = time;
@@ -79,6 +91,12 @@ public sealed class PolicyEngine : IAsyncDisposable
 
     /// <summary>The fail mode in force.</summary>
     public FailMode FailMode { get; }
+
+    /// <summary>
+    /// The tool rules of the chain's <c>tool-governance</c> policy (<see cref="ToolRules.None"/> without one): what
+    /// MCP bridges and chat surfaces apply to tool names, arguments and results.
+    /// </summary>
+    public ToolRules Tools { get; }
 
     internal PolicyChain Chain => _chain;
 
@@ -375,6 +393,39 @@ public sealed partial class PolicyExchange : IAsyncDisposable
 
     /// <inheritdoc />
     public ValueTask DisposeAsync() => _state.DisposeAsync();
+
+    /// <summary>
+    /// Records a decision about one tool (listed, called, refused) as a decision record of the
+    /// <c>tool-governance</c> policy and passes it to the sinks. The record carries the tool name, the target and the
+    /// findings; it never carries argument or result text.
+    /// </summary>
+    /// <param name="phase">Input for a call or listing, output for a result.</param>
+    /// <param name="toolName">The tool name.</param>
+    /// <param name="decision">The verdict.</param>
+    /// <param name="reason">Why, naming the rule; never argument text.</param>
+    /// <param name="code">The error code a refused caller gets, if refused.</param>
+    /// <param name="findings">What was found (types and rules, no content).</param>
+    /// <param name="cancellationToken">Cancels the write.</param>
+    /// <returns>The record.</returns>
+    public async ValueTask<DecisionRecord> RecordToolDecisionAsync(PolicyPhase phase, string toolName, PolicyDecision decision, string? reason, string? code = null, IReadOnlyList<PolicyFinding>? findings = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(toolName);
+        var blocked = decision == PolicyDecision.Block;
+        var outcome = new PolicyOutcome
+        {
+            Policy = ToolRules.PolicyId,
+            Decision = decision,
+            Enforced = _engine.Tools.IsEnforced,
+            Reason = reason,
+            Findings = findings ?? [],
+        };
+        var record = PolicyChain.NewRecord(_engine.Config, phase, Context, _engine.FailMode, _engine.UtcNow, model: null, decision, [outcome], blockedBy: blocked ? ToolRules.PolicyId : null, reason: reason, code: code, status: blocked ? PolicyErrors.ForbiddenStatus : null) with
+        {
+            ToolName = ToolRules.Quote(toolName),
+        };
+        await _engine.PublishAsync(record, cancellationToken).ConfigureAwait(false);
+        return record;
+    }
 
     internal ValueTask<PolicyEvaluation> EvaluateAsync(PolicyPhase phase, ChatView view, CancellationToken cancellationToken, bool publish = true) =>
         _engine.EvaluateAsync(phase, view, Context, _state, cancellationToken, publish);

@@ -183,6 +183,9 @@ public sealed record DecisionRecord
     /// <summary>The provider target, when known.</summary>
     public string? TargetId { get; init; }
 
+    /// <summary>The tool the decision is about, for tool decisions (MCP <c>tools/call</c>, tool calls in chat answers).</summary>
+    public string? ToolName { get; init; }
+
     /// <summary>The fail mode in force.</summary>
     public FailMode FailMode { get; init; }
 
