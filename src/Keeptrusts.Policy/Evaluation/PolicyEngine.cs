@@ -340,8 +340,22 @@ public sealed partial class PolicyExchange : IAsyncDisposable
     /// <param name="body">The UTF-8 JSON body.</param>
     /// <param name="cancellationToken">Cancels the evaluation.</param>
     /// <returns>The evaluation: blocked (with status and reason) or the body to send on.</returns>
-    public ValueTask<PolicyEvaluation> EvaluateRequestAsync(ReadOnlyMemory<byte> body, CancellationToken cancellationToken = default)
+    public async ValueTask<PolicyEvaluation> EvaluateRequestAsync(ReadOnlyMemory<byte> body, CancellationToken cancellationToken = default)
     {
+        // tool-governance first: a denied tool offered to the model is stripped (or the request refused) before any
+        // other policy reads the body, so the body they see is the one that goes upstream.
+        List<ToolViolation>? stripped = null;
+        if (_engine.Tools.IsConfigured && _engine.Config.Pack is not { Enabled: false })
+        {
+            stripped = [];
+            body = ChatToolGovernance.ApplyToRequest(body, _engine.Tools, stripped, out var refusal, out var offered);
+            _state.OfferedTools = offered;
+            if (refusal is { } denied)
+            {
+                return new PolicyEvaluation { Record = await RecordViolationAsync(PolicyPhase.Input, denied, cancellationToken).ConfigureAwait(false) };
+            }
+        }
+
         ChatView view;
         try
         {
@@ -349,18 +363,27 @@ public sealed partial class PolicyExchange : IAsyncDisposable
         }
         catch (Exception ex) when (ex is JsonException or InvalidOperationException or ArgumentException)
         {
-            return _engine.RejectAsync(PolicyPhase.Input, "the request body is not a valid chat completion request: " + Describe(ex), Context, cancellationToken);
+            return await _engine.RejectAsync(PolicyPhase.Input, "the request body is not a valid chat completion request: " + Describe(ex), Context, cancellationToken).ConfigureAwait(false);
         }
 
         _state.RequestModel = view.Model;
-        return EvaluateAsync(PolicyPhase.Input, view, cancellationToken);
+        var evaluation = await EvaluateAsync(PolicyPhase.Input, view, cancellationToken).ConfigureAwait(false);
+        if (stripped is { Count: > 0 } && !evaluation.IsBlocked)
+        {
+            foreach (var tool in stripped)
+            {
+                await RecordToolDecisionAsync(PolicyPhase.Input, tool.Tool, PolicyDecision.Redact, "removed from the offered tools: " + tool.Reason, findings: [new PolicyFinding(ToolRules.PolicyId, "TOOL_STRIPPED")], cancellationToken: cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        return evaluation;
     }
 
     /// <summary>Evaluates a non-streamed OpenAI chat-completions response body.</summary>
     /// <param name="body">The UTF-8 JSON body.</param>
     /// <param name="cancellationToken">Cancels the evaluation.</param>
     /// <returns>The evaluation: blocked, or the body to return to the caller.</returns>
-    public ValueTask<PolicyEvaluation> EvaluateResponseAsync(ReadOnlyMemory<byte> body, CancellationToken cancellationToken = default)
+    public async ValueTask<PolicyEvaluation> EvaluateResponseAsync(ReadOnlyMemory<byte> body, CancellationToken cancellationToken = default)
     {
         ChatView view;
         try
@@ -369,7 +392,7 @@ public sealed partial class PolicyExchange : IAsyncDisposable
         }
         catch (Exception ex) when (ex is JsonException or InvalidOperationException or ArgumentException)
         {
-            return _engine.RejectAsync(PolicyPhase.Output, "the provider's response is not a valid chat completion: " + Describe(ex), Context, cancellationToken);
+            return await _engine.RejectAsync(PolicyPhase.Output, "the provider's response is not a valid chat completion: " + Describe(ex), Context, cancellationToken).ConfigureAwait(false);
         }
 
         if (view.Usage is { } usage)
@@ -377,8 +400,21 @@ public sealed partial class PolicyExchange : IAsyncDisposable
             _state.Usage = usage;
         }
 
-        return EvaluateAsync(PolicyPhase.Output, view, cancellationToken);
+        if (_engine.Tools.IsEnforced && _engine.Config.Pack is not { Enabled: false }
+            && ChatToolGovernance.CheckResponse(body.Span, _engine.Tools, _state.OfferedTools ?? OfferedTools.None) is { } violation)
+        {
+            return new PolicyEvaluation { Record = await RecordViolationAsync(PolicyPhase.Output, violation, cancellationToken).ConfigureAwait(false) };
+        }
+
+        return await EvaluateAsync(PolicyPhase.Output, view, cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>The tool rules and the tools the request offered, for the stream guard.</summary>
+    internal (ToolRules Rules, OfferedTools Offered) ToolState =>
+        (_engine.Config.Pack is { Enabled: false } ? ToolRules.None : _engine.Tools, _state.OfferedTools ?? OfferedTools.None);
+
+    internal ValueTask<DecisionRecord> RecordViolationAsync(PolicyPhase phase, ToolViolation violation, CancellationToken cancellationToken) =>
+        RecordToolDecisionAsync(phase, violation.Tool, PolicyDecision.Block, violation.Reason, violation.Code, [new PolicyFinding(ToolRules.PolicyId, violation.Finding)], cancellationToken);
 
     /// <summary>Reports the token usage of the exchange when it was not in a response body (e.g. from a stream).</summary>
     /// <param name="usage">The usage.</param>
