@@ -71,6 +71,12 @@ internal static class ChatToolGovernance
     {
         refusal = null;
         offered = OfferedTools.None;
+        if (body.Span.IndexOf("\"tools\""u8) < 0)
+        {
+            // Most requests offer no tools: no second parse for them.
+            return body;
+        }
+
         JsonNode? root;
         try
         {

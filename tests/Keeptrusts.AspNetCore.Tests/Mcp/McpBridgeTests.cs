@@ -70,7 +70,7 @@ public sealed class McpBridgeTests : IAsyncLifetime
 
         var tools = await client.ListToolsAsync(cancellationToken: Patience.Token());
 
-        Assert.Equal(["big_result", "echo_text", "fetch_page", "search_docs"], tools.Select(static t => t.Name).Order(StringComparer.Ordinal));
+        Assert.Equal(["big_result", "echo_text", "fetch_page", "search_add_tool", "search_docs"], tools.Select(static t => t.Name).Order(StringComparer.Ordinal));
     }
 
     [Fact]
@@ -173,6 +173,28 @@ public sealed class McpBridgeTests : IAsyncLifetime
         Assert.Equal(0, _upstream.Received.Count("echo_text"));
         Assert.Equal(-32003, (int)huge.ErrorCode);
         Assert.Contains("limit is 4096", huge.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_tools_list_changed_from_the_upstream_reaches_the_caller_and_refreshes_the_list()
+    {
+        await using var client = await ConnectAsync();
+        var changed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var registration = client.RegisterNotificationHandler(NotificationMethods.ToolListChangedNotification, (_, _) =>
+        {
+            changed.TrySetResult();
+            return ValueTask.CompletedTask;
+        });
+        var before = await client.ListToolsAsync(cancellationToken: Patience.Token());
+
+        await client.CallToolAsync("search_add_tool", Args(), cancellationToken: Patience.Token());
+        await changed.Task.Within();
+        var after = await client.ListToolsAsync(cancellationToken: Patience.Token());
+        var call = await client.CallToolAsync("search_news", Args(("query", "x")), cancellationToken: Patience.Token());
+
+        Assert.DoesNotContain(before, static t => t.Name == "search_news");
+        Assert.Contains(after, static t => t.Name == "search_news");
+        Assert.NotEqual(true, call.IsError);
     }
 
     [Fact]

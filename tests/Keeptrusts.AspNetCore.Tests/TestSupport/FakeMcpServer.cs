@@ -39,8 +39,18 @@ internal sealed class FakeMcpServer : IAsyncDisposable
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Services.AddMcpServer()
             .WithHttpTransport(static o => o.Stateless = false)
-            .WithListToolsHandler((_, _) => ValueTask.FromResult(new ListToolsResult { Tools = Tools() }))
-            .WithCallToolHandler((ctx, _) => ValueTask.FromResult(calls.Answer(ctx.Params!)));
+            .WithListToolsHandler((_, _) => ValueTask.FromResult(new ListToolsResult { Tools = calls.Extended ? [.. Tools(), Tool("search_news", """{"type":"object","properties":{"query":{"type":"string"}}}""")] : Tools() }))
+            .WithCallToolHandler(async (ctx, ct) =>
+            {
+                var answer = calls.Answer(ctx.Params!);
+                if (ctx.Params!.Name == "search_add_tool")
+                {
+                    calls.Extended = true;
+                    await ctx.Server.SendNotificationAsync(NotificationMethods.ToolListChangedNotification, ct);
+                }
+
+                return answer;
+            });
         var app = builder.Build();
         app.MapMcp(path);
         await app.StartAsync(Patience.Token());
@@ -55,6 +65,7 @@ internal sealed class FakeMcpServer : IAsyncDisposable
         Tool("echo_text", """{"type":"object","properties":{"text":{"type":"string"}},"required":["text"]}"""),
         Tool("fetch_page", """{"type":"object","properties":{"url":{"type":"string"}},"required":["url"]}"""),
         Tool("big_result", """{"type":"object","properties":{}}"""),
+        Tool("search_add_tool", """{"type":"object","properties":{}}"""),
     ];
 
     private static Tool Tool(string name, string schema) => new()
@@ -81,6 +92,15 @@ internal sealed class FakeMcpServer : IAsyncDisposable
         public int Count(string tool) => _counts.TryGetValue(tool, out var n) ? n : 0;
 
         public int Total => _counts.Values.Sum();
+
+        private int _extended;
+
+        /// <summary>Whether <c>search_add_tool</c> was called: the tool list then has one more tool.</summary>
+        public bool Extended
+        {
+            get => Volatile.Read(ref _extended) != 0;
+            set => Volatile.Write(ref _extended, value ? 1 : 0);
+        }
 
         public CallToolResult Answer(CallToolRequestParams call)
         {
