@@ -8,7 +8,7 @@ namespace Keeptrusts.AspNetCore.Tests;
 /// <summary>The sample app's configuration does what its README shows.</summary>
 public sealed class SampleTests
 {
-    private static string SampleConfig()
+    private static string SampleConfig(string sample = "aspnetcore-gateway")
     {
         var directory = new DirectoryInfo(AppContext.BaseDirectory);
         while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "Keeptrusts.Sdk.sln")))
@@ -17,7 +17,7 @@ public sealed class SampleTests
         }
 
         Assert.NotNull(directory);
-        return Path.Combine(directory.FullName, "samples", "aspnetcore-gateway", "policy-config.yaml");
+        return Path.Combine(directory.FullName, "samples", sample, "policy-config.yaml");
     }
 
     [Fact]
@@ -33,5 +33,16 @@ public sealed class SampleTests
         Assert.Equal("Mail [REDACTED:EMAIL_ADDRESS] the report", answer.RootElement.GetProperty("choices")[0].GetProperty("message").GetProperty("content").GetString());
         Assert.Equal(HttpStatusCode.BadRequest, blocked.StatusCode);
         Assert.Equal("content-filter", (await ChatCompletionsTests.ErrorAsync(blocked)).GetProperty("policy").GetString());
+    }
+
+    [Fact]
+    public void The_mcp_sample_configuration_lints_clean_and_serves_its_target_over_the_bridge()
+    {
+        var result = Keeptrusts.Policy.Configuration.PolicyConfigLoader.LoadFiles([SampleConfig("mcp-gateway")]);
+
+        Assert.Empty(result.Diagnostics);
+        var target = Assert.Single(result.Config!.Providers.Targets);
+        Assert.Equal(("docs-mcp", "mcp"), (target.Id, target.Provider));
+        Assert.False(result.Config.Policy["tool-governance"] is null);
     }
 }

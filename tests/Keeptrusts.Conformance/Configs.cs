@@ -8,6 +8,8 @@ public static class Configs
 {
     public const string Standard = "standard";
     public const string PiiBlock = "pii-block";
+    public const string ToolsBlock = "tools-block";
+    public const string ToolsStrip = "tools-strip";
 
     private const string Provider = """
         providers:
@@ -51,6 +53,22 @@ public static class Configs
               chain: [pii-detector]
             policy:
               pii-detector: { action: block, entities: [EMAIL_ADDRESS, CREDIT_CARD] }
+            """ + "\n" + Provider,
+        [ToolsBlock] = """
+            pack: { name: conformance-tools-block, version: 1.0.0 }
+            policies:
+              chain: [tool-governance, pii-detector]
+            policy:
+              tool-governance: { allow: ["lookup_*"], deny: [lookup_admin], on_violation: block }
+              pii-detector: { action: redact }
+            """ + "\n" + Provider,
+        [ToolsStrip] = """
+            pack: { name: conformance-tools-strip, version: 1.0.0 }
+            policies:
+              chain: [tool-governance, pii-detector]
+            policy:
+              tool-governance: { allow: ["lookup_*"], deny: [lookup_admin], on_violation: strip }
+              pii-detector: { action: redact }
             """ + "\n" + Provider,
     };
 

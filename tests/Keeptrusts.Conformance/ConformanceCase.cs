@@ -32,6 +32,9 @@ public sealed record ConformanceCase
 
     public required IReadOnlyList<CaseMessage> Messages { get; init; }
 
+    /// <summary>Names of the function tools the request offers the model (each taking an object with a string <c>q</c>).</summary>
+    public IReadOnlyList<string> Tools { get; init; } = [];
+
     public BlockedAt Blocked { get; init; }
 
     /// <summary>The policy that blocks, when <see cref="Blocked"/> is not <see cref="BlockedAt.Nowhere"/>.</summary>

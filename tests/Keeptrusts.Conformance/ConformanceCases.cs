@@ -99,6 +99,34 @@ public static class ConformanceCases
             Messages = [new("user", "Call +1 415 555 0132 tomorrow")],
             Answer = "Call +1 415 555 0132 tomorrow",
         },
+        new()
+        {
+            Name = "allowed tools are offered and the request passes",
+            Config = Configs.ToolsBlock,
+            Tools = ["lookup_docs", "lookup_weather"],
+            Messages = [new("user", "Find the rate limit docs.")],
+            Answer = "Find the rate limit docs.",
+        },
+        new()
+        {
+            Name = "a denied tool offered under on_violation block refuses the request",
+            Config = Configs.ToolsBlock,
+            Tools = ["lookup_docs", "lookup_admin"],
+            Messages = [new("user", "Find the rate limit docs.")],
+            Blocked = BlockedAt.Input,
+            BlockedBy = "tool-governance",
+            Status = 403,
+            Findings = ["TOOL_DENIED"],
+        },
+        new()
+        {
+            Name = "a tool outside the allow list under on_violation strip is removed and the request passes",
+            Config = Configs.ToolsStrip,
+            Tools = ["lookup_docs", "delete_repo"],
+            Messages = [new("user", "Mail ops@example.com the docs.")],
+            Answer = "Mail [REDACTED:EMAIL_ADDRESS] the docs.",
+            Findings = ["TOOL_STRIPPED", "EMAIL_ADDRESS"],
+        },
     ];
 
     /// <summary>How the echo's answer is cut into stream chunks (characters per delta, cycled).</summary>

@@ -13,7 +13,8 @@ public static class KeeptrustsGatewayEndpointRouteBuilderExtensions
     /// <summary>
     /// Maps the OpenAI-compatible surface (<c>POST /v1/chat/completions</c>, <c>GET /v1/models</c>), <c>GET /health</c>
     /// and the runtime API (<c>GET /keeptrusts/config</c>, <c>POST /keeptrusts/config/reload</c>,
-    /// <c>GET /keeptrusts/providers/metrics</c>). Loads the configuration now if the host has not yet, so a configuration
+    /// <c>GET /keeptrusts/providers/metrics</c>) and the MCP bridge (<c>/mcp/{target_id}</c> for each <c>provider: mcp</c>
+    /// target). Loads the configuration now if the host has not yet, so a configuration
     /// with errors fails here with every finding.
     /// </summary>
     /// <param name="endpoints">The endpoint route builder (usually the <c>WebApplication</c>).</param>
@@ -43,6 +44,7 @@ public static class KeeptrustsGatewayEndpointRouteBuilderExtensions
             endpoints.MapGet("/keeptrusts/config", new RequestDelegate(admin.GetConfigAsync)).WithDisplayName("Keeptrusts running configuration"),
             endpoints.MapPost("/keeptrusts/config/reload", new RequestDelegate(admin.ReloadAsync)).WithDisplayName("Keeptrusts configuration reload"),
             endpoints.MapGet("/keeptrusts/providers/metrics", new RequestDelegate(admin.GetProviderMetricsAsync)).WithDisplayName("Keeptrusts provider metrics"),
+            Keeptrusts.AspNetCore.Mcp.McpBridgeEndpoints.Map(endpoints),
         };
 
         return new CompositeConventionBuilder(builders);

@@ -46,6 +46,7 @@ public static class KeeptrustsGatewayServiceCollectionExtensions
             services.AddSingleton<ModelsEndpoint>();
             services.AddSingleton<HealthEndpoint>();
             services.AddSingleton<AdminEndpoints>();
+            Keeptrusts.AspNetCore.Mcp.McpBridgeEndpoints.AddServices(services);
             services.AddSingleton<GatewayStartup>();
             services.AddHostedService(static sp => sp.GetRequiredService<GatewayStartup>());
         }

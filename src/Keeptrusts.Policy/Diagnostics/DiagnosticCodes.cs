@@ -40,6 +40,7 @@ internal static class DiagnosticCodes
     public const string UnknownFamily = "KT2205";
     public const string InvalidBaseUrl = "KT2206";
     public const string DuplicateModelId = "KT2207";
+    public const string McpTargetWithoutEndpoint = "KT2208";
     public const string UnknownFallbackTrigger = "KT2301";
     public const string UnknownRoutingStrategy = "KT2302";
     public const string FallbackAttemptsRange = "KT2303";
@@ -100,6 +101,13 @@ internal static class DiagnosticCodes
     public const string AuditPathInvalid = "KT3705";
     // (end audit-logger codes)
 
+    // tool-governance: KT38xx
+    public const string ToolGovernanceEmptyEntry = "KT3801";
+    public const string ToolGovernanceInvalidGlob = "KT3802";
+    public const string ToolGovernanceAllowsEverything = "KT3803";
+    public const string ToolGovernanceAllowedAndDenied = "KT3804";
+    // (end tool-governance codes)
+
     /// <summary>Title and default severity of every code, for SARIF rule metadata and the docs.</summary>
     public static readonly IReadOnlyDictionary<string, (string Title, DiagnosticSeverity Severity)> Catalog =
         new Dictionary<string, (string, DiagnosticSeverity)>(StringComparer.Ordinal)
@@ -135,6 +143,7 @@ internal static class DiagnosticCodes
             [UnknownFamily] = ("Unknown provider family", DiagnosticSeverity.Error),
             [InvalidBaseUrl] = ("Invalid base_url", DiagnosticSeverity.Error),
             [DuplicateModelId] = ("Duplicate model id in a target", DiagnosticSeverity.Error),
+            [McpTargetWithoutEndpoint] = ("MCP target without base_url or adapter_command", DiagnosticSeverity.Warning),
             [UnknownFallbackTrigger] = ("Unknown fallback trigger", DiagnosticSeverity.Error),
             [UnknownRoutingStrategy] = ("Unknown routing strategy", DiagnosticSeverity.Error),
             [FallbackAttemptsRange] = ("max_fallback_attempts out of range", DiagnosticSeverity.Error),
@@ -187,5 +196,11 @@ internal static class DiagnosticCodes
             [AuditRetentionTooLong] = ("retention_days above ten years", DiagnosticSeverity.Warning),
             [AuditPathInvalid] = ("Audit log path is empty or invalid", DiagnosticSeverity.Error),
             // (end audit-logger catalog)
+            // tool-governance: KT38xx
+            [ToolGovernanceEmptyEntry] = ("tool-governance entry is empty", DiagnosticSeverity.Error),
+            [ToolGovernanceInvalidGlob] = ("tool-governance pattern has characters a tool name cannot have", DiagnosticSeverity.Error),
+            [ToolGovernanceAllowsEverything] = ("tool-governance allows every tool", DiagnosticSeverity.Warning),
+            [ToolGovernanceAllowedAndDenied] = ("tool-governance pattern both allowed and denied", DiagnosticSeverity.Warning),
+            // (end tool-governance catalog)
         };
 }

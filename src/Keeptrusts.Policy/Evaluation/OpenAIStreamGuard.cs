@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text.Json;
 using Keeptrusts.Policy.Exchange;
+using Keeptrusts.Policy.Tools;
 
 namespace Keeptrusts.Policy.Evaluation;
 
@@ -36,6 +37,9 @@ public sealed class OpenAIStreamGuard
     private readonly List<ReadOnlyMemory<byte>> _heldUsage = [];
     private byte[]? _template;
     private bool _ended;
+
+    // tool-governance: each streamed tool call's name and its arguments so far, keyed like the output stream.
+    private Dictionary<int, (string? Name, System.Text.StringBuilder Arguments)>? _toolCalls;
 
     /// <summary>Creates a guard for the response of <paramref name="exchange"/>.</summary>
     /// <param name="exchange">The exchange the request was evaluated in; usage read from the stream is reported to it.</param>
@@ -174,6 +178,12 @@ public sealed class OpenAIStreamGuard
                         continue;
                     }
 
+                    if (tool.TryGetProperty("function", out var toolFunction) && toolFunction.ValueKind == JsonValueKind.Object
+                        && await CheckToolCallAsync(ToolKey(index, toolIndex), toolFunction, cancellationToken).ConfigureAwait(false) is { } refused)
+                    {
+                        return Block(refused);
+                    }
+
                     if (tool.TryGetProperty("function", out var function) && function.ValueKind == JsonValueKind.Object
                         && function.TryGetProperty("arguments", out var arguments) && arguments.ValueKind == JsonValueKind.String)
                     {
@@ -202,6 +212,19 @@ public sealed class OpenAIStreamGuard
     public async ValueTask<ChunkStep> CompleteAsync(CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_ended, this);
+        if (_toolCalls is not null)
+        {
+            // Arguments are whole only now: check each call against the schema the request offered.
+            var (rules, offered) = _exchange.ToolState;
+            foreach (var (name, arguments) in _toolCalls.Values)
+            {
+                if (name is not null && ChatToolGovernance.CheckCall(name, arguments.ToString(), rules, offered) is { } violation)
+                {
+                    return Block(await _exchange.RecordViolationAsync(PolicyPhase.Output, violation, cancellationToken).ConfigureAwait(false));
+                }
+            }
+        }
+
         _ended = true;
         var (remaining, record) = await _output.CompleteAsync(cancellationToken).ConfigureAwait(false);
         if (record.Decision == PolicyDecision.Block)
@@ -229,6 +252,44 @@ public sealed class OpenAIStreamGuard
     }
 
     private static ChunkStep Nothing => new() { Emit = [] };
+
+    /// <summary>Refuses a streamed tool call as soon as it names a denied tool, or once its arguments pass the size limit.</summary>
+    private async ValueTask<DecisionRecord?> CheckToolCallAsync(int key, JsonElement function, CancellationToken cancellationToken)
+    {
+        var (rules, offered) = _exchange.ToolState;
+        if (!rules.IsEnforced)
+        {
+            return null;
+        }
+
+        _toolCalls ??= [];
+        if (!_toolCalls.TryGetValue(key, out var call))
+        {
+            call = (null, new System.Text.StringBuilder());
+        }
+
+        if (function.TryGetProperty("name", out var name) && name.ValueKind == JsonValueKind.String && call.Name is null)
+        {
+            call.Name = name.GetString();
+            if (ChatToolGovernance.CheckCall(call.Name!, null, rules, offered) is { } violation)
+            {
+                return await _exchange.RecordViolationAsync(PolicyPhase.Output, violation, cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        if (function.TryGetProperty("arguments", out var arguments) && arguments.ValueKind == JsonValueKind.String)
+        {
+            call.Arguments.Append(arguments.GetString());
+            if (call.Arguments.Length > rules.MaxArgumentBytes)
+            {
+                var tooLarge = new ToolViolation(call.Name ?? string.Empty, $"the answer's tool-call arguments exceed the limit of {rules.MaxArgumentBytes} bytes", "tool_arguments_too_large", "TOOL_PAYLOAD_TOO_LARGE");
+                return await _exchange.RecordViolationAsync(PolicyPhase.Output, tooLarge, cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        _toolCalls[key] = call;
+        return null;
+    }
 
     private ChunkStep Block(DecisionRecord blocked)
     {

@@ -185,6 +185,7 @@ internal sealed class PolicyChain(IReadOnlyList<(IChainPolicy Policy, PolicyMode
         RequestId = request.RequestId,
         Model = model,
         TargetId = request.TargetId,
+        ToolName = request.ToolName,
         FailMode = failMode,
     };
 }

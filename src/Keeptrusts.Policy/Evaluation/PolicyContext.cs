@@ -53,6 +53,9 @@ internal sealed class ExchangeState : IAsyncDisposable
 
     public string? RequestModel { get; set; }
 
+    /// <summary>The tools the request offered the model (after tool-governance), for checking the answer's tool calls.</summary>
+    public Tools.OfferedTools? OfferedTools { get; set; }
+
     /// <summary>Token usage reported by the provider, when known.</summary>
     public TokenUsage? Usage { get; set; }
 

@@ -4,7 +4,9 @@ using Keeptrusts.Policy.Configuration;
 using Keeptrusts.Policy.Exchange;
 using Keeptrusts.Policy.Policies;
 using Keeptrusts.Policy.Policies.ModelAllowlist;
+using Keeptrusts.Policy.Policies.ToolGovernance;
 using Keeptrusts.Policy.Telemetry;
+using Keeptrusts.Policy.Tools;
 
 namespace Keeptrusts.Policy.Evaluation;
 
@@ -71,6 +73,16 @@ public sealed class PolicyEngine : IAsyncDisposable
     {
         Config = config;
         _chain = chain;
+        Tools = ToolRules.None;
+        foreach (var (policy, mode) in chain.Policies)
+        {
+            if (policy is ToolGovernancePolicy tools)
+            {
+                Tools = tools.ToRules(enforced: mode == PolicyMode.Enforce && config.Pack is not { Enabled: false });
+                break;
+            }
+        }
+
         _sinks = sinks;
         FailMode = failMode;
         _time = time;
@@ -81,6 +93,12 @@ public sealed class PolicyEngine : IAsyncDisposable
 
     /// <summary>The fail mode in force.</summary>
     public FailMode FailMode { get; }
+
+    /// <summary>
+    /// The tool rules of the chain's <c>tool-governance</c> policy (<see cref="ToolRules.None"/> without one): what
+    /// MCP bridges and chat surfaces apply to tool names, arguments and results.
+    /// </summary>
+    public ToolRules Tools { get; }
 
     internal PolicyChain Chain => _chain;
 
@@ -367,8 +385,22 @@ public sealed partial class PolicyExchange : IAsyncDisposable
     /// <param name="body">The UTF-8 JSON body.</param>
     /// <param name="cancellationToken">Cancels the evaluation.</param>
     /// <returns>The evaluation: blocked (with status and reason) or the body to send on.</returns>
-    public ValueTask<PolicyEvaluation> EvaluateRequestAsync(ReadOnlyMemory<byte> body, CancellationToken cancellationToken = default)
+    public async ValueTask<PolicyEvaluation> EvaluateRequestAsync(ReadOnlyMemory<byte> body, CancellationToken cancellationToken = default)
     {
+        // tool-governance first: a denied tool offered to the model is stripped (or the request refused) before any
+        // other policy reads the body, so the body they see is the one that goes upstream.
+        List<ToolViolation>? stripped = null;
+        if (_engine.Tools.IsConfigured && _engine.Config.Pack is not { Enabled: false })
+        {
+            stripped = [];
+            body = ChatToolGovernance.ApplyToRequest(body, _engine.Tools, stripped, out var refusal, out var offered);
+            _state.OfferedTools = offered;
+            if (refusal is { } denied)
+            {
+                return new PolicyEvaluation { Record = await RecordViolationAsync(PolicyPhase.Input, denied, cancellationToken).ConfigureAwait(false) };
+            }
+        }
+
         ChatView view;
         try
         {
@@ -376,18 +408,27 @@ public sealed partial class PolicyExchange : IAsyncDisposable
         }
         catch (Exception ex) when (ex is JsonException or InvalidOperationException or ArgumentException)
         {
-            return _engine.RejectAsync(PolicyPhase.Input, "the request body is not a valid chat completion request: " + Describe(ex), Context, cancellationToken);
+            return await _engine.RejectAsync(PolicyPhase.Input, "the request body is not a valid chat completion request: " + Describe(ex), Context, cancellationToken).ConfigureAwait(false);
         }
 
         _state.RequestModel = view.Model;
-        return EvaluateAsync(PolicyPhase.Input, view, cancellationToken);
+        var evaluation = await EvaluateAsync(PolicyPhase.Input, view, cancellationToken).ConfigureAwait(false);
+        if (stripped is { Count: > 0 } && !evaluation.IsBlocked)
+        {
+            foreach (var tool in stripped)
+            {
+                await RecordToolDecisionAsync(PolicyPhase.Input, tool.Tool, PolicyDecision.Redact, "removed from the offered tools: " + tool.Reason, findings: [new PolicyFinding(ToolRules.PolicyId, "TOOL_STRIPPED")], cancellationToken: cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        return evaluation;
     }
 
     /// <summary>Evaluates a non-streamed OpenAI chat-completions response body.</summary>
     /// <param name="body">The UTF-8 JSON body.</param>
     /// <param name="cancellationToken">Cancels the evaluation.</param>
     /// <returns>The evaluation: blocked, or the body to return to the caller.</returns>
-    public ValueTask<PolicyEvaluation> EvaluateResponseAsync(ReadOnlyMemory<byte> body, CancellationToken cancellationToken = default)
+    public async ValueTask<PolicyEvaluation> EvaluateResponseAsync(ReadOnlyMemory<byte> body, CancellationToken cancellationToken = default)
     {
         ChatView view;
         try
@@ -396,7 +437,7 @@ public sealed partial class PolicyExchange : IAsyncDisposable
         }
         catch (Exception ex) when (ex is JsonException or InvalidOperationException or ArgumentException)
         {
-            return _engine.RejectAsync(PolicyPhase.Output, "the provider's response is not a valid chat completion: " + Describe(ex), Context, cancellationToken);
+            return await _engine.RejectAsync(PolicyPhase.Output, "the provider's response is not a valid chat completion: " + Describe(ex), Context, cancellationToken).ConfigureAwait(false);
         }
 
         if (view.Usage is { } usage)
@@ -404,8 +445,21 @@ public sealed partial class PolicyExchange : IAsyncDisposable
             _state.Usage = usage;
         }
 
-        return EvaluateAsync(PolicyPhase.Output, view, cancellationToken);
+        if (_engine.Tools.IsEnforced && _engine.Config.Pack is not { Enabled: false }
+            && ChatToolGovernance.CheckResponse(body.Span, _engine.Tools, _state.OfferedTools ?? OfferedTools.None) is { } violation)
+        {
+            return new PolicyEvaluation { Record = await RecordViolationAsync(PolicyPhase.Output, violation, cancellationToken).ConfigureAwait(false) };
+        }
+
+        return await EvaluateAsync(PolicyPhase.Output, view, cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>The tool rules and the tools the request offered, for the stream guard.</summary>
+    internal (ToolRules Rules, OfferedTools Offered) ToolState =>
+        (_engine.Config.Pack is { Enabled: false } ? ToolRules.None : _engine.Tools, _state.OfferedTools ?? OfferedTools.None);
+
+    internal ValueTask<DecisionRecord> RecordViolationAsync(PolicyPhase phase, ToolViolation violation, CancellationToken cancellationToken) =>
+        RecordToolDecisionAsync(phase, violation.Tool, PolicyDecision.Block, violation.Reason, violation.Code, [new PolicyFinding(ToolRules.PolicyId, violation.Finding)], cancellationToken);
 
     /// <summary>Reports the token usage of the exchange when it was not in a response body (e.g. from a stream).</summary>
     /// <param name="usage">The usage.</param>
@@ -420,6 +474,39 @@ public sealed partial class PolicyExchange : IAsyncDisposable
 
     /// <inheritdoc />
     public ValueTask DisposeAsync() => _state.DisposeAsync();
+
+    /// <summary>
+    /// Records a decision about one tool (listed, called, refused) as a decision record of the
+    /// <c>tool-governance</c> policy and passes it to the sinks. The record carries the tool name, the target and the
+    /// findings; it never carries argument or result text.
+    /// </summary>
+    /// <param name="phase">Input for a call or listing, output for a result.</param>
+    /// <param name="toolName">The tool name.</param>
+    /// <param name="decision">The verdict.</param>
+    /// <param name="reason">Why, naming the rule; never argument text.</param>
+    /// <param name="code">The error code a refused caller gets, if refused.</param>
+    /// <param name="findings">What was found (types and rules, no content).</param>
+    /// <param name="cancellationToken">Cancels the write.</param>
+    /// <returns>The record.</returns>
+    public async ValueTask<DecisionRecord> RecordToolDecisionAsync(PolicyPhase phase, string toolName, PolicyDecision decision, string? reason, string? code = null, IReadOnlyList<PolicyFinding>? findings = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(toolName);
+        var blocked = decision == PolicyDecision.Block;
+        var outcome = new PolicyOutcome
+        {
+            Policy = ToolRules.PolicyId,
+            Decision = decision,
+            Enforced = _engine.Tools.IsEnforced,
+            Reason = reason,
+            Findings = findings ?? [],
+        };
+        var record = PolicyChain.NewRecord(_engine.Config, phase, Context, _engine.FailMode, _engine.UtcNow, model: null, decision, [outcome], blockedBy: blocked ? ToolRules.PolicyId : null, reason: reason, code: code, status: blocked ? PolicyErrors.ForbiddenStatus : null) with
+        {
+            ToolName = ToolRules.Quote(toolName),
+        };
+        await _engine.PublishAsync(record, cancellationToken).ConfigureAwait(false);
+        return record;
+    }
 
     internal ValueTask<PolicyEvaluation> EvaluateAsync(PolicyPhase phase, ChatView view, CancellationToken cancellationToken, bool publish = true) =>
         _engine.EvaluateAsync(phase, view, Context, _state, cancellationToken, publish);

@@ -76,6 +76,9 @@ public sealed record RequestContext
     /// <summary>The provider target chosen for the request, when known.</summary>
     public string? TargetId { get; init; }
 
+    /// <summary>The tool an exchange is about (an MCP <c>tools/call</c>), copied into its records.</summary>
+    public string? ToolName { get; init; }
+
     /// <summary>A request id for correlation; one is generated when not given.</summary>
     public string? RequestId { get; init; }
 }
@@ -182,6 +185,9 @@ public sealed record DecisionRecord
 
     /// <summary>The provider target, when known.</summary>
     public string? TargetId { get; init; }
+
+    /// <summary>The tool the decision is about, for tool decisions (MCP <c>tools/call</c>, tool calls in chat answers).</summary>
+    public string? ToolName { get; init; }
 
     /// <summary>The fail mode in force.</summary>
     public FailMode FailMode { get; init; }

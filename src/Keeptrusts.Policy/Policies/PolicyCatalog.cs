@@ -10,4 +10,5 @@ internal static class PolicyCatalog
     public const string SpendLimit = "spend-limit";
     public const string EmbeddingDetector = "embedding-detector";
     public const string AuditLogger = "audit-logger";
+    public const string ToolGovernance = "tool-governance";
 }

@@ -18,7 +18,7 @@ namespace Keeptrusts.Providers.ChatClient;
 /// read them when one client serves concurrent calls; <see cref="LastDecision"/> is only the most recent decision of
 /// any call, for diagnostics.
 /// </remarks>
-public sealed class KeeptrustsChatClient : DelegatingChatClient
+public sealed partial class KeeptrustsChatClient : DelegatingChatClient
 {
     /// <summary>The key of the input <see cref="DecisionRecord"/> in an answer's additional properties.</summary>
     public const string InputDecisionKey = "keeptrusts.input_decision";
@@ -65,8 +65,13 @@ public sealed class KeeptrustsChatClient : DelegatingChatClient
         var exchange = _engine.BeginExchange(Context(options));
         await using (exchange.ConfigureAwait(false))
         {
-            var (governed, governedOptions, input) = await EvaluateInputAsync(exchange, messages, options, cancellationToken).ConfigureAwait(false);
+            var (governed, governedOptions, input, offered) = await EvaluateInputAsync(exchange, messages, options, cancellationToken).ConfigureAwait(false);
             var response = await base.GetResponseAsync(governed, governedOptions, cancellationToken).ConfigureAwait(false);
+            foreach (var call in response.Messages.SelectMany(static m => m.Contents).OfType<FunctionCallContent>())
+            {
+                await CheckCallAsync(exchange, call, offered, cancellationToken).ConfigureAwait(false);
+            }
+
             if (response.Usage is { } usage)
             {
                 exchange.ReportUsage(Usage(usage));
@@ -109,7 +114,7 @@ public sealed class KeeptrustsChatClient : DelegatingChatClient
         var exchange = _engine.BeginExchange(Context(options));
         await using (exchange.ConfigureAwait(false))
         {
-            var (governed, governedOptions, input) = await EvaluateInputAsync(exchange, messages, options, cancellationToken).ConfigureAwait(false);
+            var (governed, governedOptions, input, offered) = await EvaluateInputAsync(exchange, messages, options, cancellationToken).ConfigureAwait(false);
             var stream = exchange.BeginOutputStream();
             var held = new List<ChatResponseUpdate>();
             ChatResponseUpdate? lastText = null;
@@ -138,6 +143,7 @@ public sealed class KeeptrustsChatClient : DelegatingChatClient
 
                         case FunctionCallContent call when call.Arguments is { Count: > 0 }:
                         {
+                            await CheckCallAsync(exchange, call, offered, cancellationToken).ConfigureAwait(false);
                             var key = ToolCallKeyBase + toolCalls++;
                             _ = Block(await stream.AppendAsync(key, SerializeArguments(call.Arguments), cancellationToken).ConfigureAwait(false));
                             var step = Block(await stream.CompleteChoiceAsync(key, cancellationToken).ConfigureAwait(false));
@@ -146,6 +152,11 @@ public sealed class KeeptrustsChatClient : DelegatingChatClient
                             contents.Add(replaced);
                             break;
                         }
+
+                        case FunctionCallContent call:
+                            await CheckCallAsync(exchange, call, offered, cancellationToken).ConfigureAwait(false);
+                            contents.Add(content);
+                            break;
 
                         case UsageContent usage:
                             exchange.ReportUsage(Usage(usage.Details));
@@ -220,8 +231,9 @@ public sealed class KeeptrustsChatClient : DelegatingChatClient
 
     private void Remember(DecisionRecord record) => Volatile.Write(ref _lastDecision, record);
 
-    private async ValueTask<(IEnumerable<ChatMessage> Messages, ChatOptions? Options, DecisionRecord Decision)> EvaluateInputAsync(PolicyExchange exchange, IEnumerable<ChatMessage> messages, ChatOptions? options, CancellationToken cancellationToken)
+    private async ValueTask<(IEnumerable<ChatMessage> Messages, ChatOptions? Options, DecisionRecord Decision, Policy.Tools.OfferedTools Offered)> EvaluateInputAsync(PolicyExchange exchange, IEnumerable<ChatMessage> messages, ChatOptions? options, CancellationToken cancellationToken)
     {
+        (options, var offered, var stripped) = await GovernToolsAsync(exchange, options, cancellationToken).ConfigureAwait(false);
         var list = messages as IReadOnlyList<ChatMessage> ?? messages.ToList();
         var texts = new List<ExchangeText>();
         var places = new List<(int Message, int Content)>();
@@ -258,9 +270,10 @@ public sealed class KeeptrustsChatClient : DelegatingChatClient
             throw new KeeptrustsPolicyException(input.Record);
         }
 
+        await RecordStrippedAsync(exchange, stripped, cancellationToken).ConfigureAwait(false);
         if (!Changed(texts, input))
         {
-            return (list, options, input.Record);
+            return (list, options, input.Record, offered);
         }
 
         var rewritten = list.ToArray();
@@ -294,7 +307,7 @@ public sealed class KeeptrustsChatClient : DelegatingChatClient
             rewritten[m] = CopyMessage(list[m], edits, static (content, text) => ReplaceInput(content, text));
         }
 
-        return (rewritten, governedOptions, input.Record);
+        return (rewritten, governedOptions, input.Record, offered);
     }
 
     private ChatClientMetadata? Metadata() => _metadata ??= InnerClient.GetService(typeof(ChatClientMetadata)) as ChatClientMetadata;

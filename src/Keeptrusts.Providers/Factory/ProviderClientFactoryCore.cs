@@ -81,7 +81,7 @@ internal sealed class ProviderClientFactoryCore : IProviderClientFactory
 
             ProviderLog.McpBridgeUnavailable(_logger, id);
             return new UnavailableProviderClient(
-                $"target '{id}' is an MCP target: MCP targets are accepted in configuration, but the native MCP bridge is not available in this version; set adapter_command to serve it through a local MCP runner",
+                $"target '{id}' is an MCP target: its tools are served over MCP at /mcp/{id} on the gateway, not through chat completions",
                 "mcp_bridge_unavailable");
         }
 

@@ -8,7 +8,7 @@ internal static partial class ProviderLog
     [LoggerMessage(EventId = 4101, Level = LogLevel.Warning, Message = "Target '{TargetId}' uses the adapter family '{Family}' without adapter_command; its requests answer 501 until a local runner is configured")]
     public static partial void AdapterCommandMissing(ILogger logger, string targetId, string family);
 
-    [LoggerMessage(EventId = 4102, Level = LogLevel.Warning, Message = "Target '{TargetId}' is an MCP target without adapter_command; the native MCP bridge is not available in this version and its requests answer 501")]
+    [LoggerMessage(EventId = 4102, Level = LogLevel.Warning, Message = "Target '{TargetId}' is an MCP target without adapter_command; it is served at /mcp/<id> and chat requests routed to it answer 501")]
     public static partial void McpBridgeUnavailable(ILogger logger, string targetId);
 
     [LoggerMessage(EventId = 4103, Level = LogLevel.Warning, Message = "Target '{TargetId}': the credential could not be resolved from secret_key_ref.store '{StoreName}'")]

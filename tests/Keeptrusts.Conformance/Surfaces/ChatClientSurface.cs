@@ -31,16 +31,20 @@ internal sealed class ChatClientSurface : ISurface
             _ => new ChatMessage(new ChatRole(m.Role), m.Text),
         }).ToList();
 
+        ChatOptions? options = testCase.Tools.Count == 0 ? null : new ChatOptions
+        {
+            Tools = [.. testCase.Tools.Select(static name => (AITool)AIFunctionFactory.CreateDeclaration(name, null, JsonDocument.Parse(Wire.ToolParameters).RootElement))],
+        };
         var text = new StringBuilder();
         try
         {
             if (chunks is null)
             {
-                text.Append((await client.GetResponseAsync(messages, cancellationToken: cancellationToken)).Text);
+                text.Append((await client.GetResponseAsync(messages, options, cancellationToken)).Text);
             }
             else
             {
-                await foreach (var update in client.GetStreamingResponseAsync(messages, cancellationToken: cancellationToken))
+                await foreach (var update in client.GetStreamingResponseAsync(messages, options, cancellationToken))
                 {
                     text.Append(update.Text);
                 }

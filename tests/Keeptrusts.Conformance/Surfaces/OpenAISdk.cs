@@ -31,11 +31,17 @@ internal static class OpenAISdk
     public static async Task<Outcome> RunAsync(ChatClient client, ConformanceCase testCase, bool stream, CancellationToken cancellationToken)
     {
         var messages = Messages(testCase);
+        var options = new ChatCompletionOptions();
+        foreach (var tool in testCase.Tools)
+        {
+            options.Tools.Add(ChatTool.CreateFunctionTool(tool, functionParameters: BinaryData.FromString(Wire.ToolParameters)));
+        }
+
         if (!stream)
         {
             try
             {
-                var completion = await client.CompleteChatAsync(messages, cancellationToken: cancellationToken);
+                var completion = await client.CompleteChatAsync(messages, options, cancellationToken);
                 return new Outcome { Answer = completion.Value.Content.Count == 0 ? string.Empty : completion.Value.Content[0].Text };
             }
             catch (ClientResultException ex)
@@ -47,7 +53,7 @@ internal static class OpenAISdk
         var text = new StringBuilder();
         try
         {
-            await foreach (var update in client.CompleteChatStreamingAsync(messages, cancellationToken: cancellationToken))
+            await foreach (var update in client.CompleteChatStreamingAsync(messages, options, cancellationToken))
             {
                 foreach (var part in update.ContentUpdate)
                 {

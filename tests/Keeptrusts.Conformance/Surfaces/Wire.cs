@@ -36,12 +36,28 @@ internal static class Wire
         return messages;
     }
 
-    public static byte[] Request(ConformanceCase testCase, bool stream) => Encoding.UTF8.GetBytes(new JsonObject
+    /// <summary>The parameters schema of every offered tool.</summary>
+    public const string ToolParameters = """{"type":"object","properties":{"q":{"type":"string"}}}""";
+
+    public static byte[] Request(ConformanceCase testCase, bool stream)
     {
-        ["model"] = "echo-1",
-        ["messages"] = Messages(testCase),
-        ["stream"] = stream,
-    }.ToJsonString());
+        var request = new JsonObject
+        {
+            ["model"] = "echo-1",
+            ["messages"] = Messages(testCase),
+            ["stream"] = stream,
+        };
+        if (testCase.Tools.Count > 0)
+        {
+            request["tools"] = new JsonArray([.. testCase.Tools.Select(static name => (JsonNode)new JsonObject
+            {
+                ["type"] = "function",
+                ["function"] = new JsonObject { ["name"] = name, ["parameters"] = JsonNode.Parse(ToolParameters) },
+            })]);
+        }
+
+        return Encoding.UTF8.GetBytes(request.ToJsonString());
+    }
 
     /// <summary>What the echo answers: the last user message as it reached the provider.</summary>
     public static string LastUser(ReadOnlySpan<byte> request)

@@ -46,6 +46,7 @@ public class LintRuleTests
         { "unknown family", Pack + "providers:\n  targets:\n    - id: a\n      provider: groq\n", "KT2205", "providers.targets[0].provider", 7 },
         { "bad base url", Pack + "providers:\n  targets:\n    - id: a\n      provider: openai\n      base_url: api.openai.com\n", "KT2206", "providers.targets[0].base_url", 8 },
         { "duplicate model", Pack + "providers:\n  targets:\n    - id: a\n      provider: openai\n      models: [{id: m}, {id: M}]\n", "KT2207", "providers.targets[0].models[1].id", 8 },
+        { "mcp target without endpoint", Pack + "providers:\n  targets:\n    - id: tools\n      provider: mcp\n", "KT2208", "providers.targets[0].provider", 7 },
         { "unknown trigger", Pack + "providers:\n  fallback:\n    triggers: [rate_limit, bad_gateway]\n", "KT2301", "providers.fallback.triggers[1]", 6 },
         { "unknown strategy", Pack + "providers:\n  routing:\n    strategy: fastest\n", "KT2302", "providers.routing.strategy", 6 },
         { "attempts too many", Pack + "providers:\n  fallback:\n    max_fallback_attempts: 11\n", "KT2303", "providers.fallback.max_fallback_attempts", 6 },
@@ -136,7 +137,6 @@ public class LintRuleTests
     [InlineData("echo")]
     [InlineData("anthropic:claude-agent-sdk")]
     [InlineData("vercel")]
-    [InlineData("mcp")]
     public void Supported_families_load_cleanly(string provider)
     {
         var result = PolicyConfigLoader.Parse(Pack + $"providers:\n  targets:\n    - id: t\n      provider: \"{provider}\"\n");

@@ -73,8 +73,8 @@ public sealed class ProviderClientFactoryTests
         Assert.Equal(501, response.StatusCode);
         Assert.Null(response.Chunks);
         var message = JsonDocument.Parse(response.Body).RootElement.GetProperty("error").GetProperty("message").GetString();
-        Assert.Contains("MCP targets are accepted in configuration", message, StringComparison.Ordinal);
-        Assert.Contains("not available in this version", message, StringComparison.Ordinal);
+        Assert.Contains("served over MCP at /mcp/docs-mcp", message, StringComparison.Ordinal);
+        Assert.Contains("not through chat completions", message, StringComparison.Ordinal);
     }
 
     [Fact]

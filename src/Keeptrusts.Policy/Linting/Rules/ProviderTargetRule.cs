@@ -58,6 +58,10 @@ internal sealed class ProviderTargetRule : IConfigRule
             case ProviderFamilyKind.Adapter when string.IsNullOrWhiteSpace(target.AdapterCommand):
                 context.Report(DiagnosticCodes.AdapterCommandMissing, $"target '{name}' uses the adapter family '{target.Provider}' without adapter_command; requests to it will fail with 501 until a local runner is configured", path + ".provider");
                 break;
+            case ProviderFamilyKind.Supported when target.Provider.Trim().Equals(ProviderFamilies.Mcp, StringComparison.OrdinalIgnoreCase)
+                && string.IsNullOrWhiteSpace(target.BaseUrl) && string.IsNullOrWhiteSpace(target.AdapterCommand):
+                context.Report(DiagnosticCodes.McpTargetWithoutEndpoint, $"MCP target '{name}' has neither base_url (the native bridge calls base_url + /mcp) nor adapter_command (a local MCP runner over stdio); its MCP requests fail until one of them is set", path + ".provider");
+                break;
             case ProviderFamilyKind.Unknown:
                 context.Report(DiagnosticCodes.UnknownFamily, $"target '{name}' uses provider '{target.Provider}', which is not a known family; for an OpenAI-compatible API use 'provider: openai' with its base_url. Known: {string.Join(", ", ProviderFamilies.KnownNames)}", path + ".provider");
                 break;

@@ -39,6 +39,12 @@ internal static class AuditRecordFormat
             WriteNullable(json, "request_id", record.RequestId);
             WriteNullable(json, "model", record.Model);
             WriteNullable(json, "target_id", record.TargetId);
+            if (record.ToolName is { } tool)
+            {
+                // Only tool decisions carry it, so the lines of every other record keep their shape.
+                json.WriteString("tool_name", tool);
+            }
+
             json.WriteString("fail_mode", record.FailMode == FailMode.Allow ? "allow" : "block");
             json.WriteNumber("elapsed_ms", Milliseconds(record.Elapsed));
             json.WriteStartArray("policies");
