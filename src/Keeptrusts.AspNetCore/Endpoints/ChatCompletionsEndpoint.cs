@@ -1,5 +1,6 @@
 using Keeptrusts.Policy.Configuration;
 using Keeptrusts.Policy.RateLimiting;
+using Keeptrusts.Policy.SharedState;
 using System.Globalization;
 using System.Text.Json;
 using Keeptrusts.AspNetCore.Http;
@@ -162,6 +163,18 @@ internal sealed class ChatCompletionsEndpoint(GatewayRuntime runtime, GatewayMet
         {
             var context = identity.ApplyTo(new RequestContext { ConversationId = conversationId, RequestId = requestId });
 
+            // 4b. A repeat of a request seen within the window, by any instance sharing the store.
+            var duplicate = false;
+            if (snapshot.Config.Deduplication is { } dedup && RequestFingerprint.Compute(identity.KeyId + "|" + identity.UserId, body.Memory.Span) is { } fingerprint)
+            {
+                duplicate = !await runtime.Fingerprints.TryRecordAsync(fingerprint, TimeSpan.FromSeconds(dedup.WindowSeconds), cancellationToken).ConfigureAwait(false);
+                if (duplicate)
+                {
+                    GatewayLog.Duplicate(logger, requestId, dedup.WindowSeconds);
+                    context = context with { Duplicate = true };
+                }
+            }
+
             // 5. Where it may go, decided before policies so that model-allowlist sees a pinned target.
             RoutePlan? plan = null;
             var readable = ChatRequestProbe.TryRead(body.Memory.Span, out var model, out var stream);
@@ -185,6 +198,13 @@ internal sealed class ChatCompletionsEndpoint(GatewayRuntime runtime, GatewayMet
                 if (input.IsBlocked)
                 {
                     await BlockAsync(http, outcome, input.Record).ConfigureAwait(false);
+                    return;
+                }
+
+                // The input record, marked duplicate, has gone to the sinks; the request goes no further.
+                if (duplicate && snapshot.Config.Deduplication is { Action: DuplicateAction.Reject } rejecting)
+                {
+                    await RefuseAsync(http, requestId, outcome, StatusCodes.Status409Conflict, $"the same request was already received within the last {rejecting.WindowSeconds} s", "duplicate_request").ConfigureAwait(false);
                     return;
                 }
 

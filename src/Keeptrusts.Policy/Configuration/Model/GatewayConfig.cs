@@ -44,6 +44,38 @@ public sealed record DistributedRateLimitConfig
 
     /// <summary>What a bucket counts per. Default <c>user</c>.</summary>
     public RateLimitScope Scope { get; init; } = RateLimitScope.User;
+
+    /// <summary>The tenant part of every key (<c>keeptrusts:{tenant}:{org}:{gateway}:…</c>). Default <c>default</c>.</summary>
+    public string Tenant { get; init; } = "default";
+
+    /// <summary>The organisation part of every key. Default <c>default</c>.</summary>
+    public string Org { get; init; } = "default";
+
+    /// <summary>The gateway part of every key: replicas of one gateway share it. Default the pack name.</summary>
+    public string? Gateway { get; init; }
+}
+
+/// <summary>What a repeated request gets.</summary>
+public enum DuplicateAction
+{
+    /// <summary>It proceeds, marked <c>duplicate</c> in its decision record.</summary>
+    Flag,
+
+    /// <summary>It is refused with 409 (<c>duplicate_request</c>), and recorded as such.</summary>
+    Reject,
+}
+
+/// <summary>
+/// The <c>deduplication</c> section: a request whose fingerprint (caller, model, normalised messages) was seen within
+/// the window is a duplicate. Shared by every instance when <c>distributed_rate_limit</c> reaches a store.
+/// </summary>
+public sealed record DeduplicationConfig
+{
+    /// <summary>How long a fingerprint is remembered, in seconds (1 to 86400). Default 60.</summary>
+    public int WindowSeconds { get; init; } = 60;
+
+    /// <summary>What a duplicate gets. Default <c>flag</c>.</summary>
+    public DuplicateAction Action { get; init; } = DuplicateAction.Flag;
 }
 
 /// <summary>How a request's identity is established.</summary>
