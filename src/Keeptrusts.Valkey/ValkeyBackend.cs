@@ -26,6 +26,7 @@ internal sealed class ValkeyBackend : ISharedStateBackend
         Database = connection.GetDatabase(endpoint.Database).WithKeyPrefix(partition.KeyPrefix());
         SpendStore = new ValkeySpendStore(this, options.ReservationTimeout, sharedOptions.TimeProvider, sharedOptions.SpendFailMode);
         Fingerprints = new ValkeyFingerprintStore(this, FingerprintStores.CreateInProcess(sharedOptions.TimeProvider));
+        Memory = new ValkeyMemoryStore(this);
     }
 
     public string Description { get; }
@@ -35,6 +36,8 @@ internal sealed class ValkeyBackend : ISharedStateBackend
     public ISpendStore SpendStore { get; }
 
     public IFingerprintStore Fingerprints { get; }
+
+    public IMemoryStore Memory { get; }
 
     internal IDatabase Database { get; }
 

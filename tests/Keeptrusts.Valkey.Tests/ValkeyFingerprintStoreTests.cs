@@ -45,3 +45,34 @@ public sealed class ValkeyFingerprintStoreTests(ValkeyServer valkey)
         Assert.Equal(SharedStateEventKind.Unavailable, Assert.Single(events).Kind);
     }
 }
+
+[Collection(ValkeyCollection.Name)]
+public sealed class ValkeyMemoryStoreTests(ValkeyServer valkey)
+{
+    [Fact]
+    public async Task Entries_are_kept_newest_first_trimmed_and_expiring_and_shared_by_instances()
+    {
+        var partition = ValkeyTestKit.NewPartition();
+        await using var a = ValkeyTestKit.Connect(valkey.Url, partition);
+        await using var b = ValkeyTestKit.Connect(valkey.Url, partition);
+        var at = new DateTimeOffset(2026, 12, 3, 12, 0, 0, TimeSpan.Zero);
+
+        await a.Memory.AppendAsync("conversation:c1", [new("user", "one", at), new("assistant", "two", at)], 3, TimeSpan.FromMinutes(5), CancellationToken.None);
+        await a.Memory.AppendAsync("conversation:c1", [new("user", "three", at), new("assistant", "four", at)], 3, TimeSpan.FromMinutes(5), CancellationToken.None);
+        var recalled = await b.Memory.RecallAsync("conversation:c1", 10, CancellationToken.None);
+        var ttl = (long)await valkey.CommandAsync("PTTL", $"keeptrusts:t:o:{partition.Gateway}:mem:conversation%3Ac1");
+
+        Assert.Equal(["four", "three", "two"], recalled.Select(static e => e.Text));
+        Assert.Equal(at, recalled[0].At);
+        Assert.InRange(ttl, 1, 300_000);
+        Assert.Empty(await b.Memory.RecallAsync("conversation:other", 10, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task An_unreachable_server_raises_so_recall_can_fail_fast()
+    {
+        await using var backend = ValkeyTestKit.Connect($"redis://127.0.0.1:{ValkeyServer.ClosedPort()}", ValkeyTestKit.NewPartition(), options: new ValkeyOptions());
+
+        await Assert.ThrowsAsync<InvalidOperationException>(() => backend.Memory.RecallAsync("conversation:c1", 10, CancellationToken.None).AsTask());
+    }
+}

@@ -35,6 +35,7 @@ internal sealed class GatewayRuntime : IKeeptrustsGatewayRuntime, IAsyncDisposab
     private readonly ISpendStore _spendStore;
     private readonly ISharedStateBackendFactory? _sharedStateFactory;
     private readonly IFingerprintStore _localFingerprints;
+    private readonly IMemoryStore _localMemory;
     private ISharedStateBackend? _sharedState;
     private bool _sharedStateTried;
     private readonly SemaphoreSlim _reloadGate = new(1, 1);
@@ -67,6 +68,7 @@ internal sealed class GatewayRuntime : IKeeptrustsGatewayRuntime, IAsyncDisposab
         _options.ConfigureEngine?.Invoke(engineDefaults);
         _sharedStateFactory = services.GetService(typeof(ISharedStateBackendFactory)) as ISharedStateBackendFactory;
         _localFingerprints = FingerprintStores.CreateInProcess(_options.TimeProvider);
+        _localMemory = MemoryStores.CreateInProcess(_options.TimeProvider);
 
         // Spend is shared by the fleet when the first configuration reaches a shared store; it stays where it started
         // for the life of the process, so budgets survive reloads.
@@ -248,7 +250,10 @@ internal sealed class GatewayRuntime : IKeeptrustsGatewayRuntime, IAsyncDisposab
         var rateLimiter = config.DistributedRateLimit is { } limits
             ? SharedStateFor(config)?.CreateRateLimiter(limits.RequestsPerMinute) ?? RequestRateLimiter.CreateInProcess(limits.RequestsPerMinute, _options.TimeProvider)
             : null;
-        var snapshot = new GatewaySnapshot(config, engine, router, identity, revision, _options.TimeProvider.GetUtcNow(), diagnostics, keys.KeyCount, ReleaseAsync, rateLimiter);
+        var memory = config.Memory is { } memoryConfig
+            ? new Memory.MemoryRecall(memoryConfig.Backend == MemoryBackend.Valkey && SharedStateFor(config) is { } shared ? shared.Memory : _localMemory, memoryConfig, _options.TimeProvider)
+            : null;
+        var snapshot = new GatewaySnapshot(config, engine, router, identity, revision, _options.TimeProvider.GetUtcNow(), diagnostics, keys.KeyCount, ReleaseAsync, rateLimiter, memory);
         return (snapshot, diagnostics);
     }
 

@@ -21,6 +21,9 @@ public interface ISharedStateBackend : IAsyncDisposable
     /// <summary>Request fingerprints shared by every instance.</summary>
     IFingerprintStore Fingerprints { get; }
 
+    /// <summary>Conversation memory shared by every instance (no in-process fallback: recall counts its failures).</summary>
+    IMemoryStore Memory { get; }
+
     /// <summary>Creates a rate limiter whose counts are shared by every instance (one per configuration revision).</summary>
     /// <param name="requestsPerMinute">Requests allowed per bucket and minute, at least 1.</param>
     /// <returns>The limiter; disposing it leaves the backend open.</returns>

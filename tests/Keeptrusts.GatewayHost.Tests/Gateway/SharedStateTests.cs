@@ -78,6 +78,26 @@ public sealed class SharedStateTests(ValkeyServer valkey)
     }
 
     [Fact]
+    public async Task Memory_written_through_one_instance_is_recalled_through_the_other()
+    {
+        await using var pair = await Pair.StartAsync(valkey.Url, requestsPerMinute: 10_000, memory: "{ backend: valkey, scopes: [conversation], cache_seconds: 60 }");
+
+        var first = await pair[0].ChatAsync("my favourite colour is teal", conversation: "conv-1");
+        var second = await pair[1].ChatAsync("what is my favourite colour?", conversation: "conv-1");
+        var elsewhere = await pair[1].ChatAsync("what is my favourite colour?", conversation: "conv-2");
+
+        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, second.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, elsewhere.StatusCode);
+        var seen = pair.Host(1).Upstream.Messages.ToArray();
+        Assert.Contains("Earlier in this conversation", seen[0], StringComparison.Ordinal);
+        Assert.Contains("user: my favourite colour is teal", seen[0], StringComparison.Ordinal);
+        Assert.Contains("assistant: You said: my favourite colour is teal", seen[0], StringComparison.Ordinal);
+        Assert.DoesNotContain("teal", seen[1], StringComparison.Ordinal);
+        Assert.DoesNotContain("Earlier in this conversation", pair.Host(0).Upstream.Messages.Single(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Valkey_killed_mid_load_fails_no_request_and_counts_are_shared_again_when_it_returns()
     {
         var port = ValkeyServer.FreePort();
@@ -180,7 +200,9 @@ public sealed class SharedStateTests(ValkeyServer valkey)
 
         public Instance this[int index] => new(_gateways[index]);
 
-        public static async Task<Pair> StartAsync(string url, int requestsPerMinute, decimal budgetUsd = 1_000_000, string? deduplication = null, FailMode failMode = FailMode.Block)
+        public GatewayUnderTest Host(int index) => _gateways[index];
+
+        public static async Task<Pair> StartAsync(string url, int requestsPerMinute, decimal budgetUsd = 1_000_000, string? deduplication = null, FailMode failMode = FailMode.Block, string? memory = null)
         {
             var variable = "KT_TEST_SHARED_REDIS_" + Guid.NewGuid().ToString("N");
             var gateway = "g-" + Guid.NewGuid().ToString("N")[..12];
@@ -201,6 +223,7 @@ public sealed class SharedStateTests(ValkeyServer valkey)
                       pricing: { input_usd_per_million: 1000000, output_usd_per_million: 1000000 }
                 distributed_rate_limit: { backend: valkey, url_env: {{variable}}, requests_per_minute: {{requestsPerMinute}}, scope: global, gateway: {{gateway}} }
                 {{(deduplication is null ? string.Empty : $"deduplication: {{ action: {deduplication}, window_seconds: 60 }}")}}
+                {{(memory is null ? string.Empty : "memory: " + memory)}}
                 """;
             var first = await GatewayUnderTest.StartAsync(s => s with { FailMode = failMode }, Config);
             var second = await GatewayUnderTest.StartAsync(s => s with { FailMode = failMode }, Config);
@@ -220,10 +243,16 @@ public sealed class SharedStateTests(ValkeyServer valkey)
 
     private readonly struct Instance(GatewayUnderTest gateway)
     {
-        public Task<HttpResponseMessage> ChatAsync(string prompt, int? maxTokens = null)
+        public async Task<HttpResponseMessage> ChatAsync(string prompt, int? maxTokens = null, string? conversation = null)
         {
             var body = "{\"model\":\"gpt-test\"," + (maxTokens is { } max ? $"\"max_tokens\":{max}," : string.Empty) + "\"messages\":[{\"role\":\"user\",\"content\":" + System.Text.Json.JsonSerializer.Serialize(prompt) + "}]}";
-            return gateway.Http.PostAsync("/v1/chat/completions", new StringContent(body, Encoding.UTF8, "application/json"));
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = new StringContent(body, Encoding.UTF8, "application/json") };
+            if (conversation is not null)
+            {
+                request.Headers.Add("X-Conversation-ID", conversation);
+            }
+
+            return await gateway.Http.SendAsync(request);
         }
     }
 }

@@ -32,6 +32,9 @@ public sealed record PolicyConfig
     /// <summary>Request fingerprint de-duplication; <see langword="null"/> when not configured.</summary>
     public DeduplicationConfig? Deduplication { get; init; }
 
+    /// <summary>Conversation continuity and memory recall; <see langword="null"/> when not configured.</summary>
+    public MemoryConfig? Memory { get; init; }
+
     /// <summary>The merged document the model was bound from, with source positions.</summary>
     internal ConfigMapping? Root { get; init; }
 

@@ -36,6 +36,33 @@ internal sealed partial class GatewayRule : IConfigRule
             context.Report(DiagnosticCodes.InvalidValue, $"window_seconds must be between 1 and 86400, found {dedup.WindowSeconds}", "deduplication.window_seconds");
         }
 
+        if (context.Config.Memory is { } memory)
+        {
+            foreach (var (name, value, min, max) in new[]
+            {
+                ("max_entries", memory.MaxEntries, 1, 1000),
+                ("token_budget", memory.TokenBudget, 1, 100_000),
+                ("ttl_seconds", memory.TtlSeconds, 60, 2_592_000),
+                ("cache_seconds", memory.CacheSeconds, 0, 3600),
+            })
+            {
+                if (value < min || value > max)
+                {
+                    context.Report(DiagnosticCodes.InvalidValue, $"{name} must be between {min} and {max}, found {value}", "memory." + name);
+                }
+            }
+
+            if (memory.Scopes.Count == 0)
+            {
+                context.Report(DiagnosticCodes.InvalidValue, "scopes must name at least one of conversation, user", "memory.scopes");
+            }
+
+            if (memory.Backend == MemoryBackend.Valkey && context.Config.DistributedRateLimit is null)
+            {
+                context.Report(DiagnosticCodes.MemoryWithoutValkey, "memory.backend valkey uses the distributed_rate_limit connection, which is not configured: memory is kept per instance", "memory.backend");
+            }
+        }
+
         var identity = context.Config.RuntimeIdentity;
         if (identity.Mode == IdentityMode.SignedAssertion && string.IsNullOrWhiteSpace(identity.JwksUrl))
         {
