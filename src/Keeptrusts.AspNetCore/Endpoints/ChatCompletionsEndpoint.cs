@@ -1,8 +1,10 @@
 using Keeptrusts.Policy.Configuration;
 using Keeptrusts.Policy.RateLimiting;
+using Keeptrusts.Policy.SharedState;
 using System.Globalization;
 using System.Text.Json;
 using Keeptrusts.AspNetCore.Http;
+using Keeptrusts.AspNetCore.Memory;
 using Keeptrusts.AspNetCore.Runtime;
 using Keeptrusts.AspNetCore.Telemetry;
 using Keeptrusts.Policy.Evaluation;
@@ -162,6 +164,18 @@ internal sealed class ChatCompletionsEndpoint(GatewayRuntime runtime, GatewayMet
         {
             var context = identity.ApplyTo(new RequestContext { ConversationId = conversationId, RequestId = requestId });
 
+            // 4b. A repeat of a request seen within the window, by any instance sharing the store.
+            var duplicate = false;
+            if (snapshot.Config.Deduplication is { } dedup && RequestFingerprint.Compute(identity.KeyId + "|" + identity.UserId, body.Memory.Span) is { } fingerprint)
+            {
+                duplicate = !await runtime.Fingerprints.TryRecordAsync(fingerprint, TimeSpan.FromSeconds(dedup.WindowSeconds), cancellationToken).ConfigureAwait(false);
+                if (duplicate)
+                {
+                    GatewayLog.Duplicate(logger, requestId, dedup.WindowSeconds);
+                    context = context with { Duplicate = true };
+                }
+            }
+
             // 5. Where it may go, decided before policies so that model-allowlist sees a pinned target.
             RoutePlan? plan = null;
             var readable = ChatRequestProbe.TryRead(body.Memory.Span, out var model, out var stream);
@@ -177,14 +191,40 @@ internal sealed class ChatCompletionsEndpoint(GatewayRuntime runtime, GatewayMet
                 context = context with { TargetId = plan.TargetId };
             }
 
+            // 5b. Memory: what this conversation (and caller) said before, recalled in parallel per scope.
+            var requestBody = body.Memory;
+            IReadOnlyList<string> memoryScopes = [];
+            if (snapshot.Memory is { } memory)
+            {
+                memoryScopes = memory.ScopesOf(conversationId, CallerOf(identity));
+                var (recalled, failed) = await memory.RecallAsync(memoryScopes, cancellationToken).ConfigureAwait(false);
+                if (failed && !memory.Config.FailOpen)
+                {
+                    await RefuseAsync(http, requestId, outcome, StatusCodes.Status503ServiceUnavailable, "conversation memory is unavailable; retry later", "memory_unavailable").ConfigureAwait(false);
+                    return;
+                }
+
+                if (MemoryMessages.Inject(body.Memory.Span, recalled) is { } withMemory)
+                {
+                    requestBody = withMemory;
+                }
+            }
+
             var exchange = snapshot.Engine.BeginExchange(context);
             await using (exchange.ConfigureAwait(false))
             {
                 // 6. Input policies. An unreadable body is refused here too, with a decision record.
-                var input = await exchange.EvaluateRequestAsync(body.Memory, cancellationToken).ConfigureAwait(false);
+                var input = await exchange.EvaluateRequestAsync(requestBody, cancellationToken).ConfigureAwait(false);
                 if (input.IsBlocked)
                 {
                     await BlockAsync(http, outcome, input.Record).ConfigureAwait(false);
+                    return;
+                }
+
+                // The input record, marked duplicate, has gone to the sinks; the request goes no further.
+                if (duplicate && snapshot.Config.Deduplication is { Action: DuplicateAction.Reject } rejecting)
+                {
+                    await RefuseAsync(http, requestId, outcome, StatusCodes.Status409Conflict, $"the same request was already received within the last {rejecting.WindowSeconds} s", "duplicate_request").ConfigureAwait(false);
                     return;
                 }
 
@@ -234,6 +274,7 @@ internal sealed class ChatCompletionsEndpoint(GatewayRuntime runtime, GatewayMet
                         }
 
                         outcome.Name = await StreamResponder.StreamAsync(http, exchange, chunks, stripUsage, result.TargetId, requestId, logger, cancellationToken).ConfigureAwait(false);
+                        await RememberAsync(snapshot, memoryScopes, input.Body, null).ConfigureAwait(false);
                         return;
                     }
 
@@ -252,6 +293,8 @@ internal sealed class ChatCompletionsEndpoint(GatewayRuntime runtime, GatewayMet
                         return;
                     }
 
+                    // Remembered before answering, so the caller's next turn (on any instance) recalls this one.
+                    await RememberAsync(snapshot, memoryScopes, input.Body, output.Body).ConfigureAwait(false);
                     http.Response.StatusCode = StatusCodes.Status200OK;
                     http.Response.ContentType = "application/json";
                     http.Response.ContentLength = output.Body.Length;
@@ -259,6 +302,32 @@ internal sealed class ChatCompletionsEndpoint(GatewayRuntime runtime, GatewayMet
                 }
             }
         }
+    }
+
+    private static string? CallerOf(CallerIdentity identity) => identity.KeyId is { } key ? "key:" + key : identity.UserId is { } user ? "user:" + user : null;
+
+    /// <summary>Remembers the exchange as the upstream and the caller saw it (after redaction); never fails the request.</summary>
+    private ValueTask RememberAsync(GatewaySnapshot snapshot, IReadOnlyList<string> scopes, ReadOnlyMemory<byte> request, ReadOnlyMemory<byte>? answer)
+    {
+        if (snapshot.Memory is not { } memory || scopes.Count == 0)
+        {
+            return ValueTask.CompletedTask;
+        }
+
+        var now = _time.GetUtcNow();
+        var entries = new List<MemoryEntry>(2);
+        if (MemoryMessages.LastUserText(request.Span) is { Length: > 0 } asked)
+        {
+            entries.Add(new MemoryEntry("user", asked, now));
+        }
+
+        if (answer is { } body && MemoryMessages.AnswerText(body.Span) is { Length: > 0 } answered)
+        {
+            entries.Add(new MemoryEntry("assistant", answered, now));
+        }
+
+        // The caller already has its answer; remembering must not be cut short by it hanging up.
+        return memory.RememberAsync(scopes, entries, CancellationToken.None);
     }
 
     private Task RefuseAsync(HttpContext http, string requestId, Outcome outcome, int status, string message, string code, string? param = null)

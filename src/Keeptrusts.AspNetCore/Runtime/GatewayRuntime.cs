@@ -1,4 +1,3 @@
-using Keeptrusts.Policy.RateLimiting;
 using System.Diagnostics.Metrics;
 using Keeptrusts.AspNetCore.Admin;
 using Keeptrusts.AspNetCore.Telemetry;
@@ -7,7 +6,9 @@ using Keeptrusts.Policy.Diagnostics;
 using Keeptrusts.Policy.Evaluation;
 using Keeptrusts.Policy.Identity;
 using Keeptrusts.Policy.Policies;
+using Keeptrusts.Policy.RateLimiting;
 using Keeptrusts.Policy.Routing;
+using Keeptrusts.Policy.SharedState;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -32,6 +33,11 @@ internal sealed class GatewayRuntime : IKeeptrustsGatewayRuntime, IAsyncDisposab
     private readonly GatewayMetrics _metrics;
     private readonly ILogger _logger;
     private readonly ISpendStore _spendStore;
+    private readonly ISharedStateBackendFactory? _sharedStateFactory;
+    private readonly IFingerprintStore _localFingerprints;
+    private readonly IMemoryStore _localMemory;
+    private ISharedStateBackend? _sharedState;
+    private bool _sharedStateTried;
     private readonly SemaphoreSlim _reloadGate = new(1, 1);
     private readonly List<Task> _released = [];
     private readonly List<GatewaySnapshot> _retired = [];
@@ -60,9 +66,21 @@ internal sealed class GatewayRuntime : IKeeptrustsGatewayRuntime, IAsyncDisposab
         _logger = logger;
         var engineDefaults = new PolicyEngineOptions();
         _options.ConfigureEngine?.Invoke(engineDefaults);
-        _spendStore = engineDefaults.SpendStore ?? SpendStores.CreateInMemory();
+        _sharedStateFactory = services.GetService(typeof(ISharedStateBackendFactory)) as ISharedStateBackendFactory;
+        _localFingerprints = FingerprintStores.CreateInProcess(_options.TimeProvider);
+        _localMemory = MemoryStores.CreateInProcess(_options.TimeProvider);
 
-        var built = Build(LoadConfigured(), previous: null);
+        // Spend is shared by the fleet when the first configuration reaches a shared store; it stays where it started
+        // for the life of the process, so budgets survive reloads.
+        var first = LoadConfigured();
+        if (first.Config is { } initial)
+        {
+            SharedStateFor(initial);
+        }
+
+        _spendStore = engineDefaults.SpendStore ?? _sharedState?.SpendStore ?? SpendStores.CreateInMemory();
+
+        var built = Build(first, previous: null);
         if (built.Snapshot is null)
         {
             throw new KeeptrustsGatewayConfigurationException(built.Diagnostics);
@@ -73,6 +91,9 @@ internal sealed class GatewayRuntime : IKeeptrustsGatewayRuntime, IAsyncDisposab
     }
 
     public GatewaySnapshot Current => _current;
+
+    /// <summary>Where request fingerprints are recorded: the shared store when there is one, else this process.</summary>
+    internal IFingerprintStore Fingerprints => Volatile.Read(ref _sharedState)?.Fingerprints ?? _localFingerprints;
 
     internal KeeptrustsGatewayOptions Options => _options;
 
@@ -227,10 +248,47 @@ internal sealed class GatewayRuntime : IKeeptrustsGatewayRuntime, IAsyncDisposab
         }
 
         var rateLimiter = config.DistributedRateLimit is { } limits
-            ? RequestRateLimiter.Create(limits, _options.TimeProvider, new RequestRateLimiterOptions { OnBackendEvent = e => GatewayLog.RateLimitBackend(_logger, e.Message) })
+            ? SharedStateFor(config)?.CreateRateLimiter(limits.RequestsPerMinute) ?? RequestRateLimiter.CreateInProcess(limits.RequestsPerMinute, _options.TimeProvider)
             : null;
-        var snapshot = new GatewaySnapshot(config, engine, router, identity, revision, _options.TimeProvider.GetUtcNow(), diagnostics, keys.KeyCount, ReleaseAsync, rateLimiter);
+        var memory = config.Memory is { } memoryConfig
+            ? new Memory.MemoryRecall(memoryConfig.Backend == MemoryBackend.Valkey && SharedStateFor(config) is { } shared ? shared.Memory : _localMemory, memoryConfig, _options.TimeProvider)
+            : null;
+        var snapshot = new GatewaySnapshot(config, engine, router, identity, revision, _options.TimeProvider.GetUtcNow(), diagnostics, keys.KeyCount, ReleaseAsync, rateLimiter, memory);
         return (snapshot, diagnostics);
+    }
+
+    /// <summary>
+    /// The shared store, connected the first time a configuration asks for one (reloads run one at a time, and the
+    /// constructor before any). One connection serves every revision; a later change of URL needs a restart.
+    /// </summary>
+    private ISharedStateBackend? SharedStateFor(PolicyConfig config)
+    {
+        if (_sharedStateTried || config.DistributedRateLimit is not { } limits)
+        {
+            return _sharedState;
+        }
+
+        _sharedStateTried = true;
+        if (_sharedStateFactory is null)
+        {
+            GatewayLog.RateLimitBackend(_logger, "distributed_rate_limit is configured, but no shared-state backend is registered (Keeptrusts.Valkey); limits, spend and fingerprints are kept per gateway instance");
+            return null;
+        }
+
+        var sharedOptions = new SharedStateOptions
+        {
+            TimeProvider = _options.TimeProvider,
+            SpendFailMode = _options.FailMode,
+            DefaultGateway = config.Pack?.Name,
+            OnEvent = e => GatewayLog.RateLimitBackend(_logger, e.Message),
+        };
+        Volatile.Write(ref _sharedState, _sharedStateFactory.Create(limits, sharedOptions));
+        if (_sharedState is { } backend)
+        {
+            GatewayLog.SharedState(_logger, backend.Description);
+        }
+
+        return _sharedState;
     }
 
     private static ConfigDiagnostic TargetFinding(PolicyConfig config, string targetId, string message)
@@ -343,6 +401,11 @@ internal sealed class GatewayRuntime : IKeeptrustsGatewayRuntime, IAsyncDisposab
         }
 
         await Task.WhenAll(pending).ConfigureAwait(false);
+        if (_sharedState is { } shared)
+        {
+            await shared.DisposeAsync().ConfigureAwait(false);
+        }
+
         _reloadGate.Dispose();
     }
 }

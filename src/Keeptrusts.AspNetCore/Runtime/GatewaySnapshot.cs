@@ -21,9 +21,10 @@ public sealed class GatewaySnapshot
     private ITimer? _drainTimer;
     private int _references = 1;
 
-    internal GatewaySnapshot(PolicyConfig config, PolicyEngine engine, ProviderRouter router, RuntimeIdentityResolver identity, string revision, DateTimeOffset loadedAt, IReadOnlyList<ConfigDiagnostic> diagnostics, int gatewayKeyCount, Func<GatewaySnapshot, ValueTask> release, IRequestRateLimiter? rateLimiter = null)
+    internal GatewaySnapshot(PolicyConfig config, PolicyEngine engine, ProviderRouter router, RuntimeIdentityResolver identity, string revision, DateTimeOffset loadedAt, IReadOnlyList<ConfigDiagnostic> diagnostics, int gatewayKeyCount, Func<GatewaySnapshot, ValueTask> release, IRequestRateLimiter? rateLimiter = null, Memory.MemoryRecall? memory = null)
     {
         RateLimiter = rateLimiter;
+        Memory = memory;
         Config = config;
         Engine = engine;
         Router = router;
@@ -58,6 +59,9 @@ public sealed class GatewaySnapshot
 
     /// <summary>The limiter of <c>distributed_rate_limit</c>, when the revision has one.</summary>
     internal IRequestRateLimiter? RateLimiter { get; }
+
+    /// <summary>Memory recall of this revision, when the configuration has a <c>memory</c> section.</summary>
+    internal Memory.MemoryRecall? Memory { get; }
 
     internal int GatewayKeyCount { get; }
 

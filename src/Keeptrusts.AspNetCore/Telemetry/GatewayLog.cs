@@ -56,6 +56,12 @@ internal static partial class GatewayLog
     [LoggerMessage(EventId = 27, Level = LogLevel.Warning, Message = "Rate limiter: {Message}")]
     public static partial void RateLimitBackend(ILogger logger, string message);
 
+    [LoggerMessage(EventId = 29, Level = LogLevel.Information, Message = "Shared state: rate limits, spend and fingerprints are shared through {Store}")]
+    public static partial void SharedState(ILogger logger, string store);
+
+    [LoggerMessage(EventId = 30, Level = LogLevel.Information, Message = "Request {RequestId}: duplicate of a request seen within {WindowSeconds} s")]
+    public static partial void Duplicate(ILogger logger, string? requestId, int windowSeconds);
+
     [LoggerMessage(EventId = 28, Level = LogLevel.Information, Message = "Request {RequestId}: rate limit reached for bucket scope {Scope}")]
     public static partial void RateLimited(ILogger logger, string? requestId, string scope);
 

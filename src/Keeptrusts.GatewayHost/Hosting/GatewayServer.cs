@@ -3,6 +3,7 @@ using Keeptrusts.AspNetCore;
 using Keeptrusts.GatewayHost.Cli.Gateway;
 using Keeptrusts.GatewayHost.Reporting;
 using Keeptrusts.Providers;
+using Keeptrusts.Valkey;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -93,6 +94,8 @@ internal sealed partial class GatewayServer : IAsyncDisposable
                 options.DecisionSinks.Add(events);
             }
         });
+        // distributed_rate_limit shares rate limits, spend and fingerprints through Valkey.
+        builder.Services.AddSingleton(ValkeySharedState.CreateFactory());
         builder.Services.AddKeeptrustsProviders(options =>
         {
             options.UpstreamApiKey = settings.UpstreamApiKey;

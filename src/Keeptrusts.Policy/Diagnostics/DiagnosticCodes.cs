@@ -47,6 +47,7 @@ internal static class DiagnosticCodes
     public const string ResilienceRange = "KT2304";
     public const string UnknownRateLimitBackend = "KT2401";
     public const string RateLimitUrlEnv = "KT2402";
+    public const string MemoryWithoutValkey = "KT2403";
     public const string UnknownIdentityMode = "KT2501";
     public const string JwksUrlMissing = "KT2502";
     public const string VerifiedIdentityUnreachable = "KT2503";
@@ -152,6 +153,7 @@ internal static class DiagnosticCodes
             [RateLimitUrlEnv] = ("distributed_rate_limit.url_env missing or malformed", DiagnosticSeverity.Error),
             [UnknownIdentityMode] = ("Unknown runtime_identity mode", DiagnosticSeverity.Error),
             [JwksUrlMissing] = ("signed_assertion without jwks_url", DiagnosticSeverity.Error),
+            [MemoryWithoutValkey] = ("Memory on Valkey without a distributed_rate_limit connection", DiagnosticSeverity.Warning),
             [VerifiedIdentityUnreachable] = ("Verified identity required but the mode cannot verify", DiagnosticSeverity.Warning),
             // pii-detector: KT31xx
             [PiiAllowPatternInvalid] = ("pii-detector allow pattern is not a valid regex", DiagnosticSeverity.Error),

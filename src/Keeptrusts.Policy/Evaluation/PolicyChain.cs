@@ -182,6 +182,7 @@ internal sealed class PolicyChain(IReadOnlyList<(IChainPolicy Policy, PolicyMode
         UserId = request.UserId,
         IdentityProofMethod = request.IdentityProofMethod,
         ConversationId = request.ConversationId,
+        Duplicate = request.Duplicate,
         RequestId = request.RequestId,
         Model = model,
         TargetId = request.TargetId,

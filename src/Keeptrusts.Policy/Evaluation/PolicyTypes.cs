@@ -81,6 +81,9 @@ public sealed record RequestContext
 
     /// <summary>A request id for correlation; one is generated when not given.</summary>
     public string? RequestId { get; init; }
+
+    /// <summary>Whether the same request (by fingerprint) was already seen within the de-duplication window.</summary>
+    public bool Duplicate { get; init; }
 }
 
 /// <summary>Something a policy found. Never carries the matched text itself.</summary>
@@ -191,6 +194,9 @@ public sealed record DecisionRecord
 
     /// <summary>The fail mode in force.</summary>
     public FailMode FailMode { get; init; }
+
+    /// <summary>Whether the request repeated one already seen within the de-duplication window (<c>duplicate</c>).</summary>
+    public bool Duplicate { get; init; }
 
     /// <summary>Total time spent evaluating.</summary>
     public TimeSpan Elapsed { get; init; }

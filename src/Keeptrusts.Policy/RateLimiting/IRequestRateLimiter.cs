@@ -2,7 +2,8 @@ namespace Keeptrusts.Policy.RateLimiting;
 
 /// <summary>
 /// Counts requests per bucket in fixed one-minute windows and says whether one more is allowed. Implementations are
-/// thread-safe. Create one with <see cref="RequestRateLimiter.Create"/>.
+/// thread-safe. Create an in-process one with <see cref="RequestRateLimiter.CreateInProcess"/>, or a shared one
+/// from a <see cref="SharedState.ISharedStateBackend"/>.
 /// </summary>
 public interface IRequestRateLimiter : IAsyncDisposable
 {
@@ -11,7 +12,7 @@ public interface IRequestRateLimiter : IAsyncDisposable
     /// <param name="cancellationToken">Cancels the wait for the shared store; the caller's request is being abandoned.</param>
     /// <returns>
     /// The decision. A limiter never fails a request because its store is unreachable: it falls back to counting
-    /// in-process and reports the outage through <see cref="RequestRateLimiterOptions.OnBackendEvent"/>.
+    /// in-process and reports the outage through <see cref="SharedState.SharedStateOptions.OnEvent"/>.
     /// </returns>
     ValueTask<RateLimitLease> AcquireAsync(string bucketKey, CancellationToken cancellationToken);
 }

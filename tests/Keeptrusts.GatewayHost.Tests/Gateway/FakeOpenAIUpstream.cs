@@ -18,6 +18,9 @@ internal sealed class FakeOpenAIUpstream : IAsyncDisposable
     /// <summary>The last user message of every chat request received, in order.</summary>
     public ConcurrentQueue<string> Prompts { get; } = new();
 
+    /// <summary>The messages of every chat request received, as JSON, in order.</summary>
+    public ConcurrentQueue<string> Messages { get; } = new();
+
     /// <summary>Completed each time a chat request arrives.</summary>
     public SemaphoreSlim Arrived { get; } = new(0);
 
@@ -57,6 +60,7 @@ internal sealed class FakeOpenAIUpstream : IAsyncDisposable
         using var request = await JsonDocument.ParseAsync(context.Request.Body);
         var prompt = request.RootElement.GetProperty("messages").EnumerateArray().Last(static m => m.GetProperty("role").GetString() == "user").GetProperty("content").GetString() ?? string.Empty;
         Prompts.Enqueue(prompt);
+        Messages.Enqueue(request.RootElement.GetProperty("messages").GetRawText());
         Arrived.Release();
         await Volatile.Read(ref _release).Task.WaitAsync(TimeSpan.FromSeconds(60));
         await context.Response.WriteAsJsonAsync(new

@@ -3,7 +3,7 @@ using System.Net.Sockets;
 using Keeptrusts.GatewayHost.Cli.Gateway;
 using Keeptrusts.Policy.Configuration;
 using Keeptrusts.Policy.Diagnostics;
-using Keeptrusts.Policy.RateLimiting;
+using Keeptrusts.Valkey;
 
 namespace Keeptrusts.GatewayHost.Cli.Doctor;
 
@@ -213,25 +213,8 @@ internal sealed class DoctorChecks
             return DoctorCheck.Fail(Name, $"{limit.UrlEnv}: {problem}");
         }
 
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(_timeout);
-        try
-        {
-            var connection = await ValkeyConnection.OpenAsync(endpoint, timeout.Token).ConfigureAwait(false);
-            await using var closeConnection = connection.ConfigureAwait(false);
-            var pong = await connection.ExecuteAsync(RespCodec.Encode("PING"), timeout.Token).ConfigureAwait(false);
-            return pong.IsError
-                ? DoctorCheck.Warn(Name, $"{endpoint} answered PING with an error ({pong.Text}); the gateway will fail open")
-                : DoctorCheck.Ok(Name, $"{endpoint} answers PING");
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            return DoctorCheck.Warn(Name, $"{endpoint} did not answer within {Seconds(_timeout)}; the gateway will fail open (limits per instance)");
-        }
-        catch (Exception ex) when (ex is IOException or SocketException or System.Security.Authentication.AuthenticationException)
-        {
-            return DoctorCheck.Warn(Name, $"{endpoint} is unreachable ({Reason(ex)}); the gateway will fail open (limits per instance)");
-        }
+        var (ok, detail) = await ValkeyProbe.PingAsync(endpoint, _timeout, cancellationToken).ConfigureAwait(false);
+        return ok ? DoctorCheck.Ok(Name, detail) : DoctorCheck.Warn(Name, $"{detail}; the gateway will fail open (limits, spend and fingerprints per instance)");
     }
 
     private async Task<DoctorCheck> ProbeHttpAsync(string name, Uri baseUrl, string path, string? target, CancellationToken cancellationToken)

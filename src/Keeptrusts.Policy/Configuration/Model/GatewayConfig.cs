@@ -44,6 +44,38 @@ public sealed record DistributedRateLimitConfig
 
     /// <summary>What a bucket counts per. Default <c>user</c>.</summary>
     public RateLimitScope Scope { get; init; } = RateLimitScope.User;
+
+    /// <summary>The tenant part of every key (<c>keeptrusts:{tenant}:{org}:{gateway}:…</c>). Default <c>default</c>.</summary>
+    public string Tenant { get; init; } = "default";
+
+    /// <summary>The organisation part of every key. Default <c>default</c>.</summary>
+    public string Org { get; init; } = "default";
+
+    /// <summary>The gateway part of every key: replicas of one gateway share it. Default the pack name.</summary>
+    public string? Gateway { get; init; }
+}
+
+/// <summary>What a repeated request gets.</summary>
+public enum DuplicateAction
+{
+    /// <summary>It proceeds, marked <c>duplicate</c> in its decision record.</summary>
+    Flag,
+
+    /// <summary>It is refused with 409 (<c>duplicate_request</c>), and recorded as such.</summary>
+    Reject,
+}
+
+/// <summary>
+/// The <c>deduplication</c> section: a request whose fingerprint (caller, model, normalised messages) was seen within
+/// the window is a duplicate. Shared by every instance when <c>distributed_rate_limit</c> reaches a store.
+/// </summary>
+public sealed record DeduplicationConfig
+{
+    /// <summary>How long a fingerprint is remembered, in seconds (1 to 86400). Default 60.</summary>
+    public int WindowSeconds { get; init; } = 60;
+
+    /// <summary>What a duplicate gets. Default <c>flag</c>.</summary>
+    public DuplicateAction Action { get; init; } = DuplicateAction.Flag;
 }
 
 /// <summary>How a request's identity is established.</summary>
@@ -104,4 +136,57 @@ public sealed record GatewayKeyEntry
 
     /// <summary>Scopes granted to the key (e.g. <c>admin</c> for the runtime API).</summary>
     public IReadOnlyList<string> Scopes { get; init; } = [];
+}
+
+/// <summary>Where conversation memory is kept.</summary>
+public enum MemoryBackend
+{
+    /// <summary>In this process: each instance remembers what it served.</summary>
+    InProcess,
+
+    /// <summary>In Valkey, through the <c>distributed_rate_limit</c> connection, shared by every instance.</summary>
+    [ConfigAlias("redis")]
+    Valkey,
+}
+
+/// <summary>A scope memory is written to and recalled from.</summary>
+public enum MemoryScope
+{
+    /// <summary>The <c>X-Conversation-ID</c> conversation; without the header, the caller's day bucket.</summary>
+    Conversation,
+
+    /// <summary>Everything the caller (user id or gateway key) said, across conversations.</summary>
+    User,
+}
+
+/// <summary>
+/// The <c>memory</c> section: each exchange's redacted user and assistant texts are remembered per scope, and each
+/// request recalls the recent entries of every scope (in parallel, cached), added to the request within a token budget.
+/// </summary>
+public sealed record MemoryConfig
+{
+    /// <summary><c>in_process</c> (default) or <c>valkey</c> (alias <c>redis</c>).</summary>
+    public MemoryBackend Backend { get; init; } = MemoryBackend.InProcess;
+
+    /// <summary>The scopes written and recalled. Default <c>[conversation]</c>.</summary>
+    public IReadOnlyList<MemoryScope> Scopes { get; init; } = [MemoryScope.Conversation];
+
+    /// <summary>Entries kept per scope (1 to 1000). Default 20.</summary>
+    public int MaxEntries { get; init; } = 20;
+
+    /// <summary>The most tokens (estimated at four characters each) recalled entries may add to a request (1 to 100000). Default 1000.</summary>
+    public int TokenBudget { get; init; } = 1000;
+
+    /// <summary>How long a scope is kept after its last write, in seconds (60 to 2592000). Default 86400.</summary>
+    public int TtlSeconds { get; init; } = 86_400;
+
+    /// <summary>How long a recall result is reused, in seconds (0 to 3600; 0 turns the cache off). Default 60.</summary>
+    public int CacheSeconds { get; init; } = 60;
+
+    /// <summary>
+    /// When the backend fails: <see langword="true"/> (default) recalls nothing and serves the request;
+    /// <see langword="false"/> refuses it with 503 <c>memory_unavailable</c>. After 3 consecutive failures, recall
+    /// fails fast for a 10 s cool-down either way.
+    /// </summary>
+    public bool FailOpen { get; init; } = true;
 }

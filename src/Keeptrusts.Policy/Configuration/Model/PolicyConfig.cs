@@ -29,6 +29,12 @@ public sealed record PolicyConfig
     /// <summary>How callers prove who they are.</summary>
     public RuntimeIdentityConfig RuntimeIdentity { get; init; } = new();
 
+    /// <summary>Request fingerprint de-duplication; <see langword="null"/> when not configured.</summary>
+    public DeduplicationConfig? Deduplication { get; init; }
+
+    /// <summary>Conversation continuity and memory recall; <see langword="null"/> when not configured.</summary>
+    public MemoryConfig? Memory { get; init; }
+
     /// <summary>The merged document the model was bound from, with source positions.</summary>
     internal ConfigMapping? Root { get; init; }
 

@@ -21,6 +21,46 @@ internal sealed partial class GatewayRule : IConfigRule
             {
                 context.Report(DiagnosticCodes.InvalidValue, $"requests_per_minute must be at least 1, found {limit.RequestsPerMinute}", "distributed_rate_limit.requests_per_minute");
             }
+
+            foreach (var (name, value) in new[] { ("tenant", limit.Tenant), ("org", limit.Org), ("gateway", limit.Gateway) })
+            {
+                if (value is not null && !KeyPart().IsMatch(value))
+                {
+                    context.Report(DiagnosticCodes.InvalidValue, $"{name} becomes part of every Valkey key: 1 to 64 letters, digits, '.', '_' or '-', found '{value}'", "distributed_rate_limit." + name);
+                }
+            }
+        }
+
+        if (context.Config.Deduplication is { } dedup && dedup.WindowSeconds is < 1 or > 86_400)
+        {
+            context.Report(DiagnosticCodes.InvalidValue, $"window_seconds must be between 1 and 86400, found {dedup.WindowSeconds}", "deduplication.window_seconds");
+        }
+
+        if (context.Config.Memory is { } memory)
+        {
+            foreach (var (name, value, min, max) in new[]
+            {
+                ("max_entries", memory.MaxEntries, 1, 1000),
+                ("token_budget", memory.TokenBudget, 1, 100_000),
+                ("ttl_seconds", memory.TtlSeconds, 60, 2_592_000),
+                ("cache_seconds", memory.CacheSeconds, 0, 3600),
+            })
+            {
+                if (value < min || value > max)
+                {
+                    context.Report(DiagnosticCodes.InvalidValue, $"{name} must be between {min} and {max}, found {value}", "memory." + name);
+                }
+            }
+
+            if (memory.Scopes.Count == 0)
+            {
+                context.Report(DiagnosticCodes.InvalidValue, "scopes must name at least one of conversation, user", "memory.scopes");
+            }
+
+            if (memory.Backend == MemoryBackend.Valkey && context.Config.DistributedRateLimit is null)
+            {
+                context.Report(DiagnosticCodes.MemoryWithoutValkey, "memory.backend valkey uses the distributed_rate_limit connection, which is not configured: memory is kept per instance", "memory.backend");
+            }
         }
 
         var identity = context.Config.RuntimeIdentity;
@@ -51,6 +91,9 @@ internal sealed partial class GatewayRule : IConfigRule
 
     [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_]*$")]
     private static partial Regex EnvName();
+
+    [GeneratedRegex("^[A-Za-z0-9._-]{1,64}$")]
+    private static partial Regex KeyPart();
 
     [GeneratedRegex("^[0-9a-f]{64}$")]
     private static partial Regex Sha256Hex();

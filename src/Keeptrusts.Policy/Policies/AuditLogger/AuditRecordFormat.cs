@@ -36,6 +36,12 @@ internal static class AuditRecordFormat
             WriteNullable(json, "user_id", record.UserId);
             json.WriteString("identity_proof_method", Name(record.IdentityProofMethod));
             WriteNullable(json, "conversation_id", record.ConversationId);
+            if (record.Duplicate)
+            {
+                // Written only when set, so records of gateways without de-duplication keep their shape.
+                json.WriteBoolean("duplicate", true);
+            }
+
             WriteNullable(json, "request_id", record.RequestId);
             WriteNullable(json, "model", record.Model);
             WriteNullable(json, "target_id", record.TargetId);

@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 
-namespace Keeptrusts.Policy.Tests.RateLimiting;
+namespace Keeptrusts.Valkey.Tests;
 
 /// <summary>A loopback TCP server whose every connection runs <c>handler</c>; stopped (and every connection closed) on dispose.</summary>
 internal sealed class FakeTcpServer : IAsyncDisposable

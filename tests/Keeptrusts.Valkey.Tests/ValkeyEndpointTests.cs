@@ -1,10 +1,4 @@
-using FsCheck;
-using FsCheck.Fluent;
-using Keeptrusts.Policy.Configuration;
-using Keeptrusts.Policy.RateLimiting;
-using Keeptrusts.Policy.Tests.TestSupport;
-
-namespace Keeptrusts.Policy.Tests.RateLimiting;
+namespace Keeptrusts.Valkey.Tests;
 
 public sealed class ValkeyEndpointTests
 {
@@ -43,37 +37,26 @@ public sealed class ValkeyEndpointTests
     }
 
     [Fact]
+    public void The_client_configuration_fails_fast_and_keeps_the_credentials()
+    {
+        Assert.True(ValkeyEndpoint.TryParse("rediss://ops:hunter2@cache:6390/3", out var endpoint, out _));
+
+        var configuration = endpoint.ToConfiguration(new ValkeyOptions());
+
+        Assert.Same(StackExchange.Redis.BacklogPolicy.FailFast, configuration.BacklogPolicy);
+        Assert.False(configuration.AbortOnConnectFail);
+        Assert.True(configuration.Ssl);
+        Assert.Equal(("ops", "hunter2", 3), (configuration.User, configuration.Password, configuration.DefaultDatabase));
+        Assert.True(configuration.HeartbeatInterval < TimeSpan.FromSeconds(1));
+        Assert.Equal(250, configuration.AsyncTimeout);
+        Assert.Equal(1000, configuration.ConnectTimeout);
+    }
+
+    [Fact]
     public void The_description_never_shows_the_password()
     {
         Assert.True(ValkeyEndpoint.TryParse("rediss://ops:hunter2@cache:6390/3", out var endpoint, out _));
 
         Assert.Equal("rediss://ops@cache:6390/3", endpoint.ToString());
-    }
-
-    [Fact]
-    public void Bucket_keys_of_different_inputs_differ()
-    {
-        var part = Gen.Elements("acme", "acme:prod", "a%3A", "~anonymous", "#x", "team/alpha", new string('p', 200));
-        var subject = Gen.Elements<string?>(null, string.Empty, "alice", "al:ice", "~anonymous", "%3A", "#x", new string('s', 300), new string('s', 301));
-        var scope = Gen.Elements(RateLimitScope.User, RateLimitScope.Team, RateLimitScope.GatewayKey, RateLimitScope.Global);
-        var input = Gen.Zip(Gen.Zip(part, scope), subject).Select(static x => (x.Item1.Item1, x.Item1.Item2, x.Item2));
-
-        Properties.ForAll(Gen.Zip(input, input), static pair =>
-        {
-            var (a, b) = pair;
-            var same = Normalise(a) == Normalise(b);
-            Assert.Equal(same, RequestRateLimiter.BucketKey(a.Item1, a.Item2, a.Item3) == RequestRateLimiter.BucketKey(b.Item1, b.Item2, b.Item3));
-        }, 500);
-
-        static (string, RateLimitScope, string?) Normalise((string Partition, RateLimitScope Scope, string? Subject) x) =>
-            (x.Partition, x.Scope, x.Scope == RateLimitScope.Global ? null : string.IsNullOrEmpty(x.Subject) ? null : x.Subject);
-    }
-
-    [Fact]
-    public void Bucket_keys_stay_short()
-    {
-        var key = RequestRateLimiter.BucketKey(new string('p', 5000), RateLimitScope.User, new string('u', 5000));
-
-        Assert.True(key.Length < 200, key);
     }
 }

@@ -1,7 +1,9 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
+using System.Net;
+using StackExchange.Redis;
 
-namespace Keeptrusts.Policy.RateLimiting;
+namespace Keeptrusts.Valkey;
 
 /// <summary>
 /// A parsed Valkey URL: <c>redis://[user:password@]host[:port][/db]</c>, <c>rediss://</c> for TLS
@@ -71,6 +73,40 @@ internal sealed record ValkeyEndpoint(string Host, int Port, bool Tls, string? U
         problem = null;
         return true;
     }
+
+    /// <summary>The client configuration for this endpoint, tuned so an outage costs milliseconds, not seconds.</summary>
+    public ConfigurationOptions ToConfiguration(ValkeyOptions options)
+    {
+        var configuration = new ConfigurationOptions
+        {
+            User = User,
+            Password = Password,
+            Ssl = Tls,
+            DefaultDatabase = Database,
+            ConnectTimeout = Milliseconds(options.ConnectTimeout),
+            SyncTimeout = Milliseconds(options.CommandTimeout),
+            AsyncTimeout = Milliseconds(options.CommandTimeout),
+            HeartbeatInterval = options.HeartbeatInterval,
+            ReconnectRetryPolicy = new LinearRetry(Milliseconds(options.ReconnectInterval)),
+            // Commands fail at once while disconnected, so the fail-open path takes over instead of a queue filling up.
+            BacklogPolicy = BacklogPolicy.FailFast,
+            AbortOnConnectFail = false,
+            ConnectRetry = 1,
+            ClientName = "keeptrusts",
+        };
+        if (IPAddress.TryParse(Host, out var address))
+        {
+            configuration.EndPoints.Add(address, Port);
+        }
+        else
+        {
+            configuration.EndPoints.Add(Host, Port);
+        }
+
+        return configuration;
+    }
+
+    private static int Milliseconds(TimeSpan value) => (int)Math.Clamp(value.TotalMilliseconds, 1, int.MaxValue);
 
     /// <summary><c>rediss://host:port/db</c>, with the user but never the password.</summary>
     public override string ToString()

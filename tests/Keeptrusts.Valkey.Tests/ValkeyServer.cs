@@ -1,9 +1,9 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
-using Keeptrusts.Policy.RateLimiting;
+using StackExchange.Redis;
 
-namespace Keeptrusts.Policy.Tests.RateLimiting;
+namespace Keeptrusts.Valkey.Tests;
 
 /// <summary>
 /// A real Valkey/Redis server for the tests: the one <c>.ci/run</c> started (<c>KEEPTRUSTS_TEST_REDIS_URL</c>), or
@@ -15,6 +15,7 @@ public sealed class ValkeyServer : IAsyncLifetime
     public const string UrlVariable = "KEEPTRUSTS_TEST_REDIS_URL";
 
     private Process? _process;
+    private ConnectionMultiplexer? _admin;
 
     public string Url { get; private set; } = string.Empty;
 
@@ -28,82 +29,84 @@ public sealed class ValkeyServer : IAsyncLifetime
         }
         else
         {
-            var binary = FindServer() ?? throw new InvalidOperationException(
-                $"These tests need a Valkey or Redis server: install one (apt-get install -y redis-server; .ci/run does this) or set {UrlVariable} to a redis:// URL.");
             var port = FreePort();
-            var start = new ProcessStartInfo(binary)
-            {
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-                UseShellExecute = false,
-            };
-            foreach (var arg in new[] { "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", string.Empty, "--appendonly", "no", "--daemonize", "no" })
-            {
-                start.ArgumentList.Add(arg);
-            }
-
-            _process = Process.Start(start) ?? throw new InvalidOperationException($"could not start {binary}");
-            _process.OutputDataReceived += static (_, _) => { };
-            _process.ErrorDataReceived += static (_, _) => { };
-            _process.BeginOutputReadLine();
-            _process.BeginErrorReadLine();
+            _process = StartServer(port);
             Url = $"redis://127.0.0.1:{port}";
         }
 
         Assert.True(ValkeyEndpoint.TryParse(Url, out var endpoint, out var problem), problem);
         Endpoint = endpoint;
-        await WaitUntilReadyAsync();
-    }
-
-    public async Task DisposeAsync()
-    {
-        if (_process is { } process)
-        {
-            try
-            {
-                process.Kill(entireProcessTree: true);
-                await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
-            }
-            catch (InvalidOperationException)
-            {
-            }
-
-            process.Dispose();
-        }
-    }
-
-    /// <summary>Runs one command on a fresh connection.</summary>
-    internal async Task<RespReply> CommandAsync(params string[] args)
-    {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-        await using var connection = await ValkeyConnection.OpenAsync(Endpoint, timeout.Token);
-        return await connection.ExecuteAsync(RespCodec.Encode(args), timeout.Token);
-    }
-
-    private async Task WaitUntilReadyAsync()
-    {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
         while (true)
         {
             try
             {
-                var pong = await CommandAsync("PING");
-                if (pong.Text == "PONG")
-                {
-                    return;
-                }
+                var configuration = endpoint.ToConfiguration(new ValkeyOptions { ConnectTimeout = TimeSpan.FromSeconds(5), CommandTimeout = TimeSpan.FromSeconds(10) });
+                configuration.AbortOnConnectFail = true;
+                _admin = await ConnectionMultiplexer.ConnectAsync(configuration);
+                return;
             }
-            catch (Exception ex) when (ex is IOException or SocketException or OperationCanceledException && DateTime.UtcNow < deadline)
+            catch (RedisConnectionException) when (DateTime.UtcNow < deadline && _process is not { HasExited: true })
             {
+                await Task.Delay(50);
             }
-
-            if (DateTime.UtcNow >= deadline || _process is { HasExited: true })
-            {
-                throw new InvalidOperationException($"the Valkey server at {Endpoint} did not answer PING");
-            }
-
-            await Task.Delay(50);
         }
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_admin is { } admin)
+        {
+            await admin.DisposeAsync();
+        }
+
+        await StopAsync(_process);
+    }
+
+    /// <summary>Runs one command on the fixture's own connection.</summary>
+    internal Task<RedisResult> CommandAsync(string command, params object[] args) => _admin!.GetDatabase(Endpoint.Database).ExecuteAsync(command, args);
+
+    /// <summary>Starts a server of its own on <paramref name="port"/>, for tests that stop and restart one.</summary>
+    internal static Process StartServer(int port)
+    {
+        var binary = FindServer() ?? throw new InvalidOperationException(
+            $"These tests need a Valkey or Redis server: install one (apt-get install -y redis-server; .ci/run does this) or set {UrlVariable} to a redis:// URL.");
+        var start = new ProcessStartInfo(binary)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var arg in new[] { "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", string.Empty, "--appendonly", "no", "--daemonize", "no" })
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        var process = Process.Start(start) ?? throw new InvalidOperationException($"could not start {binary}");
+        process.OutputDataReceived += static (_, _) => { };
+        process.ErrorDataReceived += static (_, _) => { };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return process;
+    }
+
+    internal static async Task StopAsync(Process? process)
+    {
+        if (process is null)
+        {
+            return;
+        }
+
+        try
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
+        }
+        catch (InvalidOperationException)
+        {
+        }
+
+        process.Dispose();
     }
 
     private static string? FindServer()
