@@ -13,9 +13,10 @@ public static class EmulatorApp
 {
     /// <summary>
     /// Builds the application from command-line arguments (<c>--urls</c>, <c>--seed &lt;file&gt;</c>, any ASP.NET Core
-    /// setting). <paramref name="store"/> replaces the store the seed file would fill (tests pass their own).
+    /// setting). <paramref name="store"/> replaces the store the seed file would fill (tests pass their own);
+    /// <paramref name="configure"/> adjusts the builder last (tests silence logging).
     /// </summary>
-    public static WebApplication Build(string[] args, EmulatorStore? store = null, TimeProvider? time = null)
+    public static WebApplication Build(string[] args, EmulatorStore? store = null, TimeProvider? time = null, Action<WebApplicationBuilder>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(args);
         var builder = WebApplication.CreateSlimBuilder(args);
@@ -37,6 +38,7 @@ public static class EmulatorApp
         builder.Services.AddSingleton(store);
         builder.Services.AddSingleton(clock);
         builder.Services.AddSingleton<FaultSwitch>();
+        configure?.Invoke(builder);
 
         var app = builder.Build();
 

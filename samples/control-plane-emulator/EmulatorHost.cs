@@ -18,7 +18,7 @@ public static class EmulatorHost
             EmulatorSeed.Load(seedYaml, "seed").ApplyTo(store);
         }
 
-        var app = EmulatorApp.Build(["--urls", "http://127.0.0.1:0"], store, time);
+        var app = EmulatorApp.Build(["--urls", "http://127.0.0.1:0"], store, time, static b => b.Logging.ClearProviders());
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
         var address = app.Urls.First();
         return new RunningEmulator(app, new Uri(address.TrimEnd('/') + "/"), store, app.Services.GetRequiredService<FaultSwitch>());

@@ -1,5 +1,6 @@
 using System.Net;
 using Keeptrusts.AspNetCore;
+using Keeptrusts.GatewayHost.Cli;
 using Keeptrusts.GatewayHost.Cli.Gateway;
 using Keeptrusts.GatewayHost.Reporting;
 using Keeptrusts.Providers;
@@ -68,10 +69,23 @@ internal sealed partial class GatewayServer : IAsyncDisposable
 
         ControlPlaneEventSink? events = null;
         HttpClient? eventsHttp = null;
+        var instanceId = settings.InstanceId ?? (settings.ApiUrl is null ? InstanceIds.New() : InstanceIds.LoadOrCreate(settings.DataDirectory));
         if (settings.ApiUrl is { } apiUrl)
         {
             eventsHttp = new HttpClient { Timeout = Timeout.InfiniteTimeSpan };
-            events = new ControlPlaneEventSink(new EventReportingOptions { ApiUrl = apiUrl, Token = settings.ApiToken }, eventsHttp, time, logs.CreateLogger(typeof(ControlPlaneEventSink).FullName!));
+            events = ControlPlaneEventSink.Start(
+                new EventReportingOptions
+                {
+                    ApiUrl = apiUrl,
+                    Token = settings.ApiToken,
+                    SpoolDirectory = Path.Combine(settings.DataDirectory, "events"),
+                    MaxSpoolBytes = settings.MaxSpoolBytes,
+                    InstanceId = instanceId,
+                    GatewayVersion = KtVersion.Informational,
+                },
+                eventsHttp,
+                time,
+                logs.CreateLogger(typeof(ControlPlaneEventSink).FullName!));
         }
 
         builder.Services.AddKeeptrustsGateway(options =>
@@ -87,6 +101,7 @@ internal sealed partial class GatewayServer : IAsyncDisposable
             options.WatchConfigFiles = settings.WatchConfigFiles;
             options.DrainTimeout = settings.ShutdownTimeout;
             options.TimeProvider = time;
+            options.InstanceId = instanceId;
             if (events is not null)
             {
                 options.DecisionSinks.Add(events);
@@ -104,7 +119,13 @@ internal sealed partial class GatewayServer : IAsyncDisposable
         }
 
         var app = builder.Build();
+        app.UseRequestIdOnEveryAnswer();
         app.MapKeeptrustsGateway();
+        if (events is not null)
+        {
+            app.MapEventReportingStatus(events, settings.ApiToken);
+        }
+
         try
         {
             // Resolving the runtime loads the configuration; a broken one fails here, before anything listens.
