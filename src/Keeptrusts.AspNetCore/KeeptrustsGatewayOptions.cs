@@ -1,3 +1,5 @@
+using Keeptrusts.Policy.Configuration;
+using Keeptrusts.Policy.Diagnostics;
 using Keeptrusts.Policy.Evaluation;
 using Keeptrusts.Policy.Identity;
 using Keeptrusts.Policy.Routing;
@@ -57,6 +59,13 @@ public sealed class KeeptrustsGatewayOptions
 
     /// <summary>Where decision records go, besides the policies that record them themselves (such as <c>audit-logger</c>).</summary>
     public IList<IDecisionSink> DecisionSinks { get; } = new List<IDecisionSink>();
+
+    /// <summary>
+    /// Runs before a configuration revision is built, at start-up and on every reload, after the configuration has
+    /// loaded without errors; any error it returns refuses the revision (a failed start, or a rejected reload that
+    /// keeps the running one). <c>kt gateway run</c> resolves <c>secret_key_ref.store</c> references here.
+    /// </summary>
+    public Func<PolicyConfig, IReadOnlyList<ConfigDiagnostic>>? PrepareRevision { get; set; }
 
     /// <summary>Adjusts the engine options of every configuration revision (sinks, spend store, HTTP clients).</summary>
     public Action<PolicyEngineOptions>? ConfigureEngine { get; set; }

@@ -2,6 +2,7 @@ using System.Net;
 using Keeptrusts.AspNetCore;
 using Keeptrusts.GatewayHost.Cli;
 using Keeptrusts.GatewayHost.Cli.Gateway;
+using Keeptrusts.GatewayHost.ControlPlane;
 using Keeptrusts.GatewayHost.Reporting;
 using Keeptrusts.Providers;
 using Microsoft.AspNetCore.Builder;
@@ -34,6 +35,7 @@ internal sealed partial class GatewayServer : IAsyncDisposable
     private readonly HttpClient? _eventsHttp;
     private readonly ILogger _logger;
     private int _stopped;
+    private HttpClient? _controlPlaneHttp;
 
     private GatewayServer(WebApplication app, ControlPlaneEventSink? events, HttpClient? eventsHttp, IReadOnlyList<Uri> addresses)
     {
@@ -88,8 +90,12 @@ internal sealed partial class GatewayServer : IAsyncDisposable
                 logs.CreateLogger(typeof(ControlPlaneEventSink).FullName!));
         }
 
+        var controlPlaneHttp = new HttpClient { Timeout = Timeout.InfiniteTimeSpan };
+        var controlPlane = settings.ApiUrl is { } cpUrl ? new ControlPlaneClient(controlPlaneHttp, cpUrl, settings.ApiToken) : null;
+        var secrets = new StoreSecretResolver(controlPlane, time, logs.CreateLogger(typeof(StoreSecretResolver).FullName!));
         builder.Services.AddKeeptrustsGateway(options =>
         {
+            options.PrepareRevision = secrets.Prepare;
             foreach (var file in settings.ConfigFiles)
             {
                 options.ConfigFiles.Add(file);
@@ -109,6 +115,7 @@ internal sealed partial class GatewayServer : IAsyncDisposable
         });
         builder.Services.AddKeeptrustsProviders(options =>
         {
+            options.SecretResolver = secrets;
             options.UpstreamApiKey = settings.UpstreamApiKey;
             options.ApiKeyHeader = settings.UpstreamApiKeyHeader;
             options.ApiKeyPrefix = settings.UpstreamApiKeyPrefix;
@@ -141,11 +148,12 @@ internal sealed partial class GatewayServer : IAsyncDisposable
             }
 
             eventsHttp?.Dispose();
+            controlPlaneHttp.Dispose();
             throw;
         }
 
         var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.Select(static a => new Uri(a)).ToList() ?? [];
-        return new GatewayServer(app, events, eventsHttp, addresses);
+        return new GatewayServer(app, events, eventsHttp, addresses) { _controlPlaneHttp = controlPlaneHttp };
     }
 
     /// <summary>Reloads the configuration files (SIGHUP). The runtime logs the outcome; a failed reload keeps the running configuration.</summary>
@@ -182,6 +190,7 @@ internal sealed partial class GatewayServer : IAsyncDisposable
         }
 
         _eventsHttp?.Dispose();
+        _controlPlaneHttp?.Dispose();
         GatewayLog.Stopped(_logger);
     }
 

@@ -40,6 +40,7 @@ internal static class DiagnosticCodes
     public const string UnknownFamily = "KT2205";
     public const string InvalidBaseUrl = "KT2206";
     public const string DuplicateModelId = "KT2207";
+    public const string StoreReferenceUnresolved = "KT2601";
     public const string UnknownFallbackTrigger = "KT2301";
     public const string UnknownRoutingStrategy = "KT2302";
     public const string FallbackAttemptsRange = "KT2303";
@@ -135,6 +136,7 @@ internal static class DiagnosticCodes
             [UnknownFamily] = ("Unknown provider family", DiagnosticSeverity.Error),
             [InvalidBaseUrl] = ("Invalid base_url", DiagnosticSeverity.Error),
             [DuplicateModelId] = ("Duplicate model id in a target", DiagnosticSeverity.Error),
+            [StoreReferenceUnresolved] = ("secret_key_ref.store cannot be resolved through the control plane", DiagnosticSeverity.Error),
             [UnknownFallbackTrigger] = ("Unknown fallback trigger", DiagnosticSeverity.Error),
             [UnknownRoutingStrategy] = ("Unknown routing strategy", DiagnosticSeverity.Error),
             [FallbackAttemptsRange] = ("max_fallback_attempts out of range", DiagnosticSeverity.Error),
