@@ -17,6 +17,9 @@ internal sealed record ControlPlaneAnswer(int Status, JsonDocument? Json, string
     /// <summary>Whether trying again may help: no answer, 408, 429 or 5xx.</summary>
     public bool Transient => Status is 0 or 408 or 429 || Status >= 500;
 
+    /// <summary>A 2xx whose body could not be used: not JSON, or over 1 MiB.</summary>
+    public bool Malformed => Status is >= 200 and < 300 && Failure is not null;
+
     public void Dispose() => Json?.Dispose();
 }
 

@@ -57,6 +57,42 @@ internal static class GatewayEndpoints
         return endpoints;
     }
 
+    /// <summary>
+    /// <c>GET /keeptrusts/tenants</c> (gateway token, hosted mode): each tenant's key id, owner, team, configuration
+    /// version, revision and state — never a key, a configuration or a variable.
+    /// </summary>
+    public static IEndpointRouteBuilder MapHostedTenants(this IEndpointRouteBuilder endpoints, Tenancy.HostedTenants tenants, string? token)
+    {
+        endpoints.MapGet("/keeptrusts/tenants", (HttpContext http) =>
+        {
+            if (token is null)
+            {
+                return Results.NotFound();
+            }
+
+            if (!Authorized(http, token))
+            {
+                return Results.Json(new { error = new { message = "a valid gateway token is required", type = "authentication_error", code = "unauthorized" } }, statusCode: 401);
+            }
+
+            return Results.Json(new
+            {
+                tenants = tenants.Views().Select(static t => new
+                {
+                    key_id = t.KeyId,
+                    owner = t.Owner,
+                    team = t.Team,
+                    config_version = t.ConfigVersion,
+                    revision = t.Revision,
+                    state = t.State,
+                    loaded_at = t.LoadedAt,
+                    resolved_at = t.ResolvedAt,
+                }),
+            });
+        });
+        return endpoints;
+    }
+
     internal static bool Authorized(HttpContext http, string token)
     {
         var header = http.Request.Headers.Authorization.ToString();

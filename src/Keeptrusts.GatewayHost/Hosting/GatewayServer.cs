@@ -4,6 +4,8 @@ using Keeptrusts.GatewayHost.Cli;
 using Keeptrusts.GatewayHost.Cli.Gateway;
 using Keeptrusts.GatewayHost.ControlPlane;
 using Keeptrusts.GatewayHost.Reporting;
+using Keeptrusts.GatewayHost.Tenancy;
+using Keeptrusts.AspNetCore.Runtime;
 using Keeptrusts.Providers;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -96,6 +98,12 @@ internal sealed partial class GatewayServer : IAsyncDisposable
         builder.Services.AddKeeptrustsGateway(options =>
         {
             options.PrepareRevision = secrets.Prepare;
+            if (settings.Hosted)
+            {
+                // The gateway's own configuration only serves /health and the runtime API; callers get their tenant's.
+                options.ConfigYaml = HostedTenants.PlaceholderConfig;
+            }
+
             foreach (var file in settings.ConfigFiles)
             {
                 options.ConfigFiles.Add(file);
@@ -125,12 +133,32 @@ internal sealed partial class GatewayServer : IAsyncDisposable
             UpstreamOverrideFactory.Register(builder.Services, upstream);
         }
 
+        if (settings.Hosted)
+        {
+            var hostedOptions = new HostedTenantOptions
+            {
+                FailMode = settings.FailMode,
+                MaxConcurrency = settings.MaxConcurrency,
+                DrainTimeout = settings.ShutdownTimeout,
+                ApiKeyHeader = settings.UpstreamApiKeyHeader,
+                ApiKeyPrefix = settings.UpstreamApiKeyPrefix,
+                InstanceId = instanceId,
+            };
+            builder.Services.AddSingleton(sp => new HostedTenants(controlPlane!, settings.HostedOptions?.Invoke(hostedOptions) ?? hostedOptions, events, time, sp.GetRequiredService<ILoggerFactory>(), sp.GetService<System.Diagnostics.Metrics.IMeterFactory>()));
+            builder.Services.AddSingleton<IHostedTenants>(sp => sp.GetRequiredService<HostedTenants>());
+        }
+
         var app = builder.Build();
         app.UseRequestIdOnEveryAnswer();
         app.MapKeeptrustsGateway();
         if (events is not null)
         {
             app.MapEventReportingStatus(events, settings.ApiToken);
+        }
+
+        if (settings.Hosted)
+        {
+            app.MapHostedTenants(app.Services.GetRequiredService<HostedTenants>(), settings.ApiToken);
         }
 
         try

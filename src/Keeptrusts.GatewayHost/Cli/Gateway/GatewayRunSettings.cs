@@ -65,6 +65,9 @@ internal sealed record GatewayRunSettings
     /// <summary>This gateway's <c>instance_id</c> (<c>KEEPTRUSTS_INSTANCE_ID</c>); null: kept in the data directory, or random without a control plane.</summary>
     public string? InstanceId { get; init; }
 
+    /// <summary>Adjusts hosted-mode settings (cache times); tests shorten them.</summary>
+    public Func<Tenancy.HostedTenantOptions, Tenancy.HostedTenantOptions>? HostedOptions { get; init; }
+
     /// <summary>Hosted mode: no configuration of its own; each caller's gateway key selects a configuration from the control plane.</summary>
     public bool Hosted { get; init; }
 
