@@ -112,7 +112,7 @@ internal sealed partial class GatewayServer : IAsyncDisposable
             options.FailMode = settings.FailMode;
             options.MaxConcurrency = settings.MaxConcurrency;
             options.AdminToken = settings.ApiToken;
-            options.WatchConfigFiles = settings.WatchConfigFiles;
+            options.WatchConfigFiles = settings.WatchConfigFiles && !settings.Hosted;
             options.DrainTimeout = settings.ShutdownTimeout;
             options.TimeProvider = time;
             options.InstanceId = instanceId;
