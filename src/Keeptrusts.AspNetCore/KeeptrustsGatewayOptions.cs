@@ -1,3 +1,5 @@
+using Keeptrusts.Policy.Configuration;
+using Keeptrusts.Policy.Diagnostics;
 using Keeptrusts.Policy.Evaluation;
 using Keeptrusts.Policy.Identity;
 using Keeptrusts.Policy.Routing;
@@ -49,8 +51,21 @@ public sealed class KeeptrustsGatewayOptions
     /// <summary>The clock used by the engine, the router and identity checks. Default <see cref="TimeProvider.System"/>.</summary>
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
 
+    /// <summary>
+    /// Identifies this gateway process in decision records and events (<c>instance_id</c>). Default: a random id
+    /// generated when the options are created.
+    /// </summary>
+    public string InstanceId { get; set; } = "gw_" + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(8));
+
     /// <summary>Where decision records go, besides the policies that record them themselves (such as <c>audit-logger</c>).</summary>
     public IList<IDecisionSink> DecisionSinks { get; } = new List<IDecisionSink>();
+
+    /// <summary>
+    /// Runs before a configuration revision is built, at start-up and on every reload, after the configuration has
+    /// loaded without errors; any error it returns refuses the revision (a failed start, or a rejected reload that
+    /// keeps the running one). <c>kt gateway run</c> resolves <c>secret_key_ref.store</c> references here.
+    /// </summary>
+    public Func<PolicyConfig, IReadOnlyList<ConfigDiagnostic>>? PrepareRevision { get; set; }
 
     /// <summary>Adjusts the engine options of every configuration revision (sinks, spend store, HTTP clients).</summary>
     public Action<PolicyEngineOptions>? ConfigureEngine { get; set; }

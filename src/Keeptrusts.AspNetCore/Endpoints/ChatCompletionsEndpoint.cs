@@ -21,9 +21,11 @@ namespace Keeptrusts.AspNetCore.Endpoints;
 /// input policies → router → output policies → answer, streamed (SSE) or not. Every refusal is OpenAI error JSON; the
 /// upstream is never called for a request the input policies block.
 /// </summary>
-internal sealed class ChatCompletionsEndpoint(GatewayRuntime runtime, GatewayMetrics metrics, ILogger<ChatCompletionsEndpoint> logger)
+internal sealed class ChatCompletionsEndpoint(GatewayRuntime runtime, GatewayMetrics metrics, ILogger<ChatCompletionsEndpoint> logger, IEnumerable<IHostedTenants> hostedTenants)
 {
     private const string Endpoint = "chat_completions";
+
+    private readonly IHostedTenants? _tenants = hostedTenants.FirstOrDefault();
 
     private readonly TimeProvider _time = runtime.Options.TimeProvider;
 
@@ -49,12 +51,33 @@ internal sealed class ChatCompletionsEndpoint(GatewayRuntime runtime, GatewayMet
         SnapshotLease lease;
         try
         {
-            lease = runtime.Acquire();
+            if (_tenants is null)
+            {
+                lease = runtime.Acquire();
+            }
+            else
+            {
+                // Hosted mode: the caller's gateway key chooses the configuration.
+                var tenant = await _tenants.AcquireAsync(http, http.RequestAborted).ConfigureAwait(false);
+                if (tenant.Lease is not { } tenantLease)
+                {
+                    outcome.Name = "refused";
+                    await OpenAIErrorWriter.WriteAsync(http, tenant.Status, tenant.Message ?? "the gateway key could not be resolved", tenant.Code, retryAfter: tenant.RetryAfter).ConfigureAwait(false);
+                    return;
+                }
+
+                lease = tenantLease;
+            }
         }
         catch (ObjectDisposedException)
         {
             outcome.Name = "unavailable";
             await OpenAIErrorWriter.WriteAsync(http, StatusCodes.Status503ServiceUnavailable, "the gateway is shutting down", "shutting_down").ConfigureAwait(false);
+            return;
+        }
+        catch (OperationCanceledException) when (http.RequestAborted.IsCancellationRequested)
+        {
+            outcome.Name = "cancelled";
             return;
         }
 
@@ -162,7 +185,7 @@ internal sealed class ChatCompletionsEndpoint(GatewayRuntime runtime, GatewayMet
 
         using (body)
         {
-            var context = identity.ApplyTo(new RequestContext { ConversationId = conversationId, RequestId = requestId });
+            var context = identity.ApplyTo(new RequestContext { ConversationId = conversationId, RequestId = requestId, InstanceId = runtime.Options.InstanceId, ConfigRevision = snapshot.Revision });
 
             // 4b. A repeat of a request seen within the window, by any instance sharing the store.
             var duplicate = false;

@@ -123,8 +123,10 @@ internal sealed class GatewayRuntime : IKeeptrustsGatewayRuntime, IAsyncDisposab
         {
             var previous = _current;
             var load = yaml is null ? LoadConfigured() : PolicyConfigLoader.Parse(yaml, ReloadSourceName);
-            if (load.Config is { } config && Revision(config, out var keys) is { } revision && revision == previous.Revision)
+            if (load.Config is { } config && Revision(config, out var keys) is { } revision && revision == previous.Revision
+                && !(_options.PrepareRevision?.Invoke(config) ?? []).Any(static d => d.Severity == DiagnosticSeverity.Error))
             {
+                // Unchanged, but prepared again: store references are resolved anew on every reload.
                 GatewayLog.ReloadUnchanged(_logger, revision);
                 _metrics.Reloaded("unchanged");
                 return new GatewayReloadResult { Success = true, Revision = revision, PreviousRevision = revision, Diagnostics = Merge(load.Diagnostics, keys.Diagnostics) };
@@ -189,6 +191,15 @@ internal sealed class GatewayRuntime : IKeeptrustsGatewayRuntime, IAsyncDisposab
         if (revision is null || keys.Resolver is not { } localKeys)
         {
             return (null, diagnostics);
+        }
+
+        if (_options.PrepareRevision?.Invoke(config) is { Count: > 0 } prepared)
+        {
+            diagnostics = Merge(diagnostics, prepared);
+            if (prepared.Any(static d => d.Severity == DiagnosticSeverity.Error))
+            {
+                return (null, diagnostics);
+            }
         }
 
         // Everything that can refuse the configuration is built before the engine: an engine whose audit log waits

@@ -4,6 +4,7 @@ using System.CommandLine.Parsing;
 using System.Text.RegularExpressions;
 using Keeptrusts.GatewayHost.Cli.Audit;
 using Keeptrusts.GatewayHost.Cli.Doctor;
+using Keeptrusts.GatewayHost.Cli.Events;
 using Keeptrusts.GatewayHost.Cli.Gateway;
 using Keeptrusts.GatewayHost.Cli.Policy;
 
@@ -31,6 +32,7 @@ internal sealed partial class KtCommand : RootCommand
         Subcommands.Add(new AuditCommand(console));
         Subcommands.Add(new GatewayCommand(console));
         Subcommands.Add(new DoctorCommand(console));
+        Subcommands.Add(new EventsCommand(console));
     }
 
     /// <summary>

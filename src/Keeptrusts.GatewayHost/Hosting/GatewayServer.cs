@@ -1,7 +1,11 @@
 using System.Net;
 using Keeptrusts.AspNetCore;
+using Keeptrusts.GatewayHost.Cli;
 using Keeptrusts.GatewayHost.Cli.Gateway;
+using Keeptrusts.GatewayHost.ControlPlane;
 using Keeptrusts.GatewayHost.Reporting;
+using Keeptrusts.GatewayHost.Tenancy;
+using Keeptrusts.AspNetCore.Runtime;
 using Keeptrusts.Providers;
 using Keeptrusts.Valkey;
 using Microsoft.AspNetCore.Builder;
@@ -34,6 +38,7 @@ internal sealed partial class GatewayServer : IAsyncDisposable
     private readonly HttpClient? _eventsHttp;
     private readonly ILogger _logger;
     private int _stopped;
+    private HttpClient? _controlPlaneHttp;
 
     private GatewayServer(WebApplication app, ControlPlaneEventSink? events, HttpClient? eventsHttp, IReadOnlyList<Uri> addresses)
     {
@@ -70,14 +75,37 @@ internal sealed partial class GatewayServer : IAsyncDisposable
 
         ControlPlaneEventSink? events = null;
         HttpClient? eventsHttp = null;
+        var instanceId = settings.InstanceId ?? (settings.ApiUrl is null ? InstanceIds.New() : InstanceIds.LoadOrCreate(settings.DataDirectory));
         if (settings.ApiUrl is { } apiUrl)
         {
             eventsHttp = new HttpClient { Timeout = Timeout.InfiniteTimeSpan };
-            events = new ControlPlaneEventSink(new EventReportingOptions { ApiUrl = apiUrl, Token = settings.ApiToken }, eventsHttp, time, logs.CreateLogger(typeof(ControlPlaneEventSink).FullName!));
+            events = ControlPlaneEventSink.Start(
+                new EventReportingOptions
+                {
+                    ApiUrl = apiUrl,
+                    Token = settings.ApiToken,
+                    SpoolDirectory = Path.Combine(settings.DataDirectory, "events"),
+                    MaxSpoolBytes = settings.MaxSpoolBytes,
+                    InstanceId = instanceId,
+                    GatewayVersion = KtVersion.Informational,
+                },
+                eventsHttp,
+                time,
+                logs.CreateLogger(typeof(ControlPlaneEventSink).FullName!));
         }
 
+        var controlPlaneHttp = new HttpClient { Timeout = Timeout.InfiniteTimeSpan };
+        var controlPlane = settings.ApiUrl is { } cpUrl ? new ControlPlaneClient(controlPlaneHttp, cpUrl, settings.ApiToken) : null;
+        var secrets = new StoreSecretResolver(controlPlane, time, logs.CreateLogger(typeof(StoreSecretResolver).FullName!));
         builder.Services.AddKeeptrustsGateway(options =>
         {
+            options.PrepareRevision = secrets.Prepare;
+            if (settings.Hosted)
+            {
+                // The gateway's own configuration only serves /health and the runtime API; callers get their tenant's.
+                options.ConfigYaml = HostedTenants.PlaceholderConfig;
+            }
+
             foreach (var file in settings.ConfigFiles)
             {
                 options.ConfigFiles.Add(file);
@@ -86,9 +114,10 @@ internal sealed partial class GatewayServer : IAsyncDisposable
             options.FailMode = settings.FailMode;
             options.MaxConcurrency = settings.MaxConcurrency;
             options.AdminToken = settings.ApiToken;
-            options.WatchConfigFiles = settings.WatchConfigFiles;
+            options.WatchConfigFiles = settings.WatchConfigFiles && !settings.Hosted;
             options.DrainTimeout = settings.ShutdownTimeout;
             options.TimeProvider = time;
+            options.InstanceId = instanceId;
             if (events is not null)
             {
                 options.DecisionSinks.Add(events);
@@ -98,6 +127,7 @@ internal sealed partial class GatewayServer : IAsyncDisposable
         builder.Services.AddSingleton(ValkeySharedState.CreateFactory());
         builder.Services.AddKeeptrustsProviders(options =>
         {
+            options.SecretResolver = secrets;
             options.UpstreamApiKey = settings.UpstreamApiKey;
             options.ApiKeyHeader = settings.UpstreamApiKeyHeader;
             options.ApiKeyPrefix = settings.UpstreamApiKeyPrefix;
@@ -107,9 +137,35 @@ internal sealed partial class GatewayServer : IAsyncDisposable
             UpstreamOverrideFactory.Register(builder.Services, upstream);
         }
 
+        if (settings.Hosted)
+        {
+            var hostedOptions = new HostedTenantOptions
+            {
+                FailMode = settings.FailMode,
+                MaxConcurrency = settings.MaxConcurrency,
+                DrainTimeout = settings.ShutdownTimeout,
+                ApiKeyHeader = settings.UpstreamApiKeyHeader,
+                ApiKeyPrefix = settings.UpstreamApiKeyPrefix,
+                InstanceId = instanceId,
+            };
+            builder.Services.AddSingleton(sp => new HostedTenants(controlPlane!, settings.HostedOptions?.Invoke(hostedOptions) ?? hostedOptions, events, time, sp.GetRequiredService<ILoggerFactory>(), sp.GetService<System.Diagnostics.Metrics.IMeterFactory>()));
+            builder.Services.AddSingleton<IHostedTenants>(sp => sp.GetRequiredService<HostedTenants>());
+        }
+
         var app = builder.Build();
+        app.UseRequestIdOnEveryAnswer();
         app.MapKeeptrustsGateway();
         app.MapGatewayTelemetry(settings);
+        if (events is not null)
+        {
+            app.MapEventReportingStatus(events, settings.ApiToken);
+        }
+
+        if (settings.Hosted)
+        {
+            app.MapHostedTenants(app.Services.GetRequiredService<HostedTenants>(), settings.ApiToken);
+        }
+
         try
         {
             // Resolving the runtime loads the configuration; a broken one fails here, before anything listens.
@@ -125,11 +181,12 @@ internal sealed partial class GatewayServer : IAsyncDisposable
             }
 
             eventsHttp?.Dispose();
+            controlPlaneHttp.Dispose();
             throw;
         }
 
         var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.Select(static a => new Uri(a)).ToList() ?? [];
-        return new GatewayServer(app, events, eventsHttp, addresses);
+        return new GatewayServer(app, events, eventsHttp, addresses) { _controlPlaneHttp = controlPlaneHttp };
     }
 
     /// <summary>Reloads the configuration files (SIGHUP). The runtime logs the outcome; a failed reload keeps the running configuration.</summary>
@@ -166,6 +223,7 @@ internal sealed partial class GatewayServer : IAsyncDisposable
         }
 
         _eventsHttp?.Dispose();
+        _controlPlaneHttp?.Dispose();
         GatewayLog.Stopped(_logger);
     }
 

@@ -41,6 +41,7 @@ internal static class DiagnosticCodes
     public const string InvalidBaseUrl = "KT2206";
     public const string DuplicateModelId = "KT2207";
     public const string McpTargetWithoutEndpoint = "KT2208";
+    public const string StoreReferenceUnresolved = "KT2601";
     public const string UnknownFallbackTrigger = "KT2301";
     public const string UnknownRoutingStrategy = "KT2302";
     public const string FallbackAttemptsRange = "KT2303";
@@ -145,6 +146,7 @@ internal static class DiagnosticCodes
             [InvalidBaseUrl] = ("Invalid base_url", DiagnosticSeverity.Error),
             [DuplicateModelId] = ("Duplicate model id in a target", DiagnosticSeverity.Error),
             [McpTargetWithoutEndpoint] = ("MCP target without base_url or adapter_command", DiagnosticSeverity.Warning),
+            [StoreReferenceUnresolved] = ("secret_key_ref.store cannot be resolved through the control plane", DiagnosticSeverity.Error),
             [UnknownFallbackTrigger] = ("Unknown fallback trigger", DiagnosticSeverity.Error),
             [UnknownRoutingStrategy] = ("Unknown routing strategy", DiagnosticSeverity.Error),
             [FallbackAttemptsRange] = ("max_fallback_attempts out of range", DiagnosticSeverity.Error),

@@ -184,6 +184,8 @@ internal sealed class PolicyChain(IReadOnlyList<(IChainPolicy Policy, PolicyMode
         ConversationId = request.ConversationId,
         Duplicate = request.Duplicate,
         RequestId = request.RequestId,
+        InstanceId = request.InstanceId,
+        ConfigRevision = request.ConfigRevision,
         Model = model,
         TargetId = request.TargetId,
         ToolName = request.ToolName,

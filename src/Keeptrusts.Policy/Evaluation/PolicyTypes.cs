@@ -84,6 +84,11 @@ public sealed record RequestContext
 
     /// <summary>Whether the same request (by fingerprint) was already seen within the de-duplication window.</summary>
     public bool Duplicate { get; init; }
+    /// <summary>The gateway process that handles the request (<c>instance_id</c>), when known.</summary>
+    public string? InstanceId { get; init; }
+
+    /// <summary>The configuration revision the request is evaluated under, when known.</summary>
+    public string? ConfigRevision { get; init; }
 }
 
 /// <summary>Something a policy found. Never carries the matched text itself.</summary>
@@ -182,6 +187,12 @@ public sealed record DecisionRecord
 
     /// <summary>The request id.</summary>
     public string? RequestId { get; init; }
+
+    /// <summary>The gateway process that made the decision (<c>instance_id</c>), when known.</summary>
+    public string? InstanceId { get; init; }
+
+    /// <summary>The configuration revision the decision was made under, when known.</summary>
+    public string? ConfigRevision { get; init; }
 
     /// <summary>The model requested or answering.</summary>
     public string? Model { get; init; }

@@ -31,7 +31,7 @@ public sealed class DoctorCommandTests(Keeptrusts.Valkey.Tests.ValkeyServer valk
         var run = await DoctorAsync([], "--policy-config", config);
 
         Assert.Equal(ExitCodes.Success, run.ExitCode);
-        Assert.Equal("doctor: 5 ok, 0 warn, 0 fail", run.OutLines[^1]);
+        Assert.Equal("doctor: 6 ok, 0 warn, 0 fail", run.OutLines[^1]);
         Assert.StartsWith("ok    config", run.OutLines[0], StringComparison.Ordinal);
         Assert.Contains(run.OutLines, static l => l.StartsWith("ok", StringComparison.Ordinal) && l.Contains("upstream[echo]", StringComparison.Ordinal));
     }
@@ -142,14 +142,17 @@ public sealed class DoctorCommandTests(Keeptrusts.Valkey.Tests.ValkeyServer valk
         var unreachable = await DoctorJsonAsync(new() { ["KEEPTRUSTS_API_URL"] = $"http://127.0.0.1:{Ports.Unused()}" }, "-c", config);
 
         Assert.Equal("ok", Check(withToken, "control-plane").GetProperty("status").GetString());
-        Assert.All(api.Requests, static r => Assert.Equal("/health", r.Path));
+        Assert.All(api.Requests, static r => Assert.Contains(r.Path, new[] { "/health", "/v1/events" }));
+        Assert.Contains(api.Requests, static r => r is ("POST", "/v1/events", _));
+        Assert.Equal("ok", Check(withToken, "event-pipeline").GetProperty("status").GetString());
         Assert.Equal("warn", Check(withoutToken, "control-plane").GetProperty("status").GetString());
-        Assert.Equal("warn", withoutToken.GetProperty("status").GetString());
+        Assert.Equal("fail", Check(withoutToken, "event-pipeline").GetProperty("status").GetString());
+        Assert.Equal("fail", withoutToken.GetProperty("status").GetString());
         Assert.Equal("fail", Check(unreachable, "control-plane").GetProperty("status").GetString());
     }
 
     [Fact]
-    public async Task A_store_reference_fails_because_the_gateway_would_refuse_it()
+    public async Task A_store_reference_fails_when_the_control_plane_cannot_resolve_it()
     {
         var config = _dir.Write("policy-config.yaml", """
             pack: { name: doctor, version: 0.1.0 }
@@ -166,9 +169,10 @@ public sealed class DoctorCommandTests(Keeptrusts.Valkey.Tests.ValkeyServer valk
 
         var credentials = Check(json, "credentials");
         Assert.Equal("fail", credentials.GetProperty("status").GetString());
-        Assert.Contains("use secret_key_ref.env", credentials.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Contains("connection refused", credentials.GetProperty("detail").GetString(), StringComparison.Ordinal);
         Assert.Equal(ExitCodes.Findings, run.ExitCode);
         Assert.Contains("secret_key_ref.store", run.Error, StringComparison.Ordinal);
+        Assert.Contains("KEEPTRUSTS_API_URL is not set", run.Error, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -195,7 +195,7 @@ public sealed class GatewayRunOptionsTests : IDisposable
         var run = await KtWithEnvironment.RunAsync(_dir.Path, NoEnvironment, "gateway", "run");
 
         Assert.Equal(ExitCodes.UsageOrIo, run.ExitCode);
-        Assert.Equal("kt: error: no configuration: pass --policy-config <path> (or run where policy-config.yaml is)", Assert.Single(run.ErrorLines));
+        Assert.Equal("kt: error: no configuration: pass --policy-config <path> (or run where policy-config.yaml is), or set KEEPTRUSTS_API_URL and KEEPTRUSTS_GATEWAY_TOKEN for hosted mode", Assert.Single(run.ErrorLines));
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using Keeptrusts.GatewayHost.ControlPlane;
 using System.Globalization;
 using System.Net.Sockets;
 using Keeptrusts.GatewayHost.Cli.Gateway;
@@ -34,9 +35,10 @@ internal sealed class DoctorChecks
         var network = new List<Task<DoctorCheck>>();
         if (config is not null)
         {
+            var store = await ResolveStoreAsync(config, cancellationToken).ConfigureAwait(false);
             foreach (var target in config.Providers.Targets)
             {
-                checks.Add(Credentials(target));
+                checks.Add(Credentials(target, store));
                 network.Add(ReachTargetAsync(target, cancellationToken));
             }
 
@@ -52,6 +54,7 @@ internal sealed class DoctorChecks
         }
 
         network.Add(ReachControlPlaneAsync(config, cancellationToken));
+        network.Add(EventPipelineAsync(cancellationToken));
         checks.AddRange(await Task.WhenAll(network).ConfigureAwait(false));
         return checks;
     }
@@ -105,7 +108,78 @@ internal sealed class DoctorChecks
         return (loaded.Config, checks);
     }
 
-    private DoctorCheck Credentials(ProviderTarget target)
+    /// <summary>Resolves every store name of the configuration in one call, as the gateway would at start-up; values are only counted.</summary>
+    private async Task<(HashSet<string> Resolved, HashSet<string> Missing, string? Problem)> ResolveStoreAsync(PolicyConfig config, CancellationToken cancellationToken)
+    {
+        var names = StoreSecretResolver.References(config).Select(static r => r.Name).Distinct(StringComparer.Ordinal).ToList();
+        if (names.Count == 0)
+        {
+            return ([], [], null);
+        }
+
+        var client = ControlPlane();
+        var resolver = new StoreSecretResolver(client, TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance) { MaxAttempts = 1, Deadline = _timeout };
+        var (values, problem, missing) = await resolver.ResolveAsync(names, cancellationToken).ConfigureAwait(false);
+        return (values is null ? [] : values.Keys.ToHashSet(StringComparer.Ordinal), missing, problem);
+    }
+
+    private ControlPlaneClient? ControlPlane() =>
+        Env(GatewayRunSettings.ApiUrlVariable) is { } url && Uri.TryCreate(url, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps)
+            ? new ControlPlaneClient(_http, uri, Env(GatewayRunSettings.GatewayTokenVariable))
+            : null;
+
+    /// <summary>"Event pipeline": a test event is accepted by <c>POST /v1/events</c>.</summary>
+    private async Task<DoctorCheck> EventPipelineAsync(CancellationToken cancellationToken)
+    {
+        const string Name = "event-pipeline";
+        if (Env(GatewayRunSettings.ApiUrlVariable) is null)
+        {
+            return DoctorCheck.Ok(Name, $"{GatewayRunSettings.ApiUrlVariable} is not set: no events to report");
+        }
+
+        if (ControlPlane() is not { } client)
+        {
+            return DoctorCheck.Fail(Name, $"{GatewayRunSettings.ApiUrlVariable} is not a usable http or https URL");
+        }
+
+        if (Env(GatewayRunSettings.GatewayTokenVariable) is null)
+        {
+            return DoctorCheck.Fail(Name, $"{GatewayRunSettings.GatewayTokenVariable} is not set: the control plane cannot accept events from this gateway");
+        }
+
+        var id = "evt_doctor_" + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(8));
+        var probe = new
+        {
+            events = new[]
+            {
+                new
+                {
+                    event_id = id,
+                    timestamp = TimeProvider.System.GetUtcNow().ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture),
+                    request_id = (string?)null,
+                    instance_id = "kt-doctor",
+                    gateway_version = KtVersion.Informational,
+                    type = "doctor_test",
+                    user_id = (string?)null,
+                    identity_proof_method = "none",
+                    decision = "allow",
+                    config_revision = (string?)null,
+                    findings = Array.Empty<object>(),
+                },
+            },
+        };
+        using var answer = await client.PostAsync("/v1/events", probe, _timeout, cancellationToken).ConfigureAwait(false);
+        if (answer.Ok)
+        {
+            return DoctorCheck.Ok(Name, $"a test event ({id}) was accepted");
+        }
+
+        return DoctorCheck.Fail(Name, answer.Status is 401 or 403
+            ? $"the control plane refused the test event (HTTP {answer.Status}): the gateway token needs the permission events:write"
+            : $"the test event was not accepted: {answer.Failure}");
+    }
+
+    private DoctorCheck Credentials(ProviderTarget target, (HashSet<string> Resolved, HashSet<string> Missing, string? Problem) store)
     {
         const string Name = "credentials";
         if (IsLocal(target.Provider))
@@ -119,10 +193,15 @@ internal sealed class DoctorChecks
                 return Env(variable) is null
                     ? DoctorCheck.Fail(Name, $"{variable} is not set (secret_key_ref.env)", target.Id)
                     : DoctorCheck.Ok(Name, $"{variable} is set", target.Id);
-            case { Store: { Length: > 0 } store }:
-                // kt gateway run refuses such a target at start: resolving config variables through the control
-                // plane is not part of this gateway yet.
-                return DoctorCheck.Fail(Name, $"secret_key_ref.store {store} cannot be resolved by this gateway (no config-variable resolution through the control plane yet); use secret_key_ref.env", target.Id);
+            case { Store: { Length: > 0 } name }:
+                if (store.Problem is { } problem)
+                {
+                    return DoctorCheck.Fail(Name, $"secret_key_ref.store {name}: {problem}", target.Id);
+                }
+
+                return store.Resolved.Contains(name)
+                    ? DoctorCheck.Ok(Name, $"{name} resolves through the control plane (secret_key_ref.store)", target.Id)
+                    : DoctorCheck.Fail(Name, $"the control plane has no config variable {name} (secret_key_ref.store)", target.Id);
             default:
                 return NeedsNetwork(target)
                     ? DoctorCheck.Warn(Name, "no secret_key_ref: requests go upstream without a credential", target.Id)
@@ -194,9 +273,19 @@ internal sealed class DoctorChecks
             return probe;
         }
 
-        return Env(GatewayRunSettings.GatewayTokenVariable) is null
-            ? DoctorCheck.Warn(Name, $"{probe.Detail}; {GatewayRunSettings.GatewayTokenVariable} is not set, so events cannot be reported")
-            : probe;
+        if (Env(GatewayRunSettings.GatewayTokenVariable) is null)
+        {
+            return DoctorCheck.Warn(Name, $"{probe.Detail}; {GatewayRunSettings.GatewayTokenVariable} is not set, so events cannot be reported");
+        }
+
+        // Authentication: an unknown token is refused with 401; a known one without events:read gets 403.
+        using var answer = await ControlPlane()!.GetAsync("/v1/events?since=1m&limit=1", _timeout, cancellationToken).ConfigureAwait(false);
+        return answer.Status switch
+        {
+            401 => DoctorCheck.Fail(Name, $"{probe.Detail}, but the gateway token is refused (HTTP 401)"),
+            _ when answer.Ok || answer.Status == 403 => DoctorCheck.Ok(Name, $"{probe.Detail}; the gateway token is accepted"),
+            _ => DoctorCheck.Warn(Name, $"{probe.Detail}; authentication could not be checked: {answer.Failure}"),
+        };
     }
 
     private async Task<DoctorCheck> PingValkeyAsync(DistributedRateLimitConfig limit, CancellationToken cancellationToken)

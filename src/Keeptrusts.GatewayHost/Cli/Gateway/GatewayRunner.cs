@@ -16,13 +16,22 @@ internal static class GatewayRunner
 {
     public static async Task<int> RunAsync(GatewayRunSettings settings, KtConsole console, CancellationToken cancellationToken)
     {
-        var (config, exitCode) = await LoadAsync(settings, console).ConfigureAwait(false);
-        if (exitCode is { } failed)
+        PolicyConfig? config = null;
+        if (!settings.Hosted)
         {
-            return failed;
+            (config, var exitCode) = await LoadAsync(settings, console).ConfigureAwait(false);
+            if (exitCode is { } failed)
+            {
+                return failed;
+            }
+        }
+        else if (settings.Upstream is not null)
+        {
+            await console.Error.WriteLineAsync("kt: error: --upstream cannot be used in hosted mode: each tenant's configuration names its own providers").ConfigureAwait(false);
+            return ExitCodes.UsageOrIo;
         }
 
-        using var upstreamLayer = UpstreamLayer.For(settings, config!);
+        using var upstreamLayer = config is null ? null : UpstreamLayer.For(settings, config);
         settings = upstreamLayer?.Apply(settings) ?? settings;
         using var logs = new LineLoggerProvider(console.Out, TimeProvider.System);
         var logger = logs.CreateLogger(typeof(GatewayRunner).FullName!);
