@@ -358,7 +358,7 @@ internal sealed partial class HostedTenants(
             return (null, [ex.Message]);
         }
 
-        var limiter = config.DistributedRateLimit is { } limits ? RequestRateLimiter.Create(limits, time, new RequestRateLimiterOptions()) : null;
+        var limiter = config.DistributedRateLimit is { } limits ? RequestRateLimiter.CreateInProcess(limits.RequestsPerMinute, time) : null;
         var revision = $"{resolution.KeyId}@{resolution.ConfigVersion}";
         return (new GatewaySnapshot(config, engine, router, identity, revision, time.GetUtcNow(), load.Diagnostics, 1, ReleaseAsync, limiter), []);
     }
