@@ -1,6 +1,8 @@
 using System.Net;
 using Keeptrusts.AspNetCore;
+using System.Diagnostics.Metrics;
 using Keeptrusts.GatewayHost.Cli.Gateway;
+using Keeptrusts.GatewayHost.Relay;
 using Keeptrusts.GatewayHost.Reporting;
 using Keeptrusts.Providers;
 using Microsoft.AspNetCore.Builder;
@@ -32,11 +34,15 @@ internal sealed partial class GatewayServer : IAsyncDisposable
     private readonly ControlPlaneEventSink? _events;
     private readonly HttpClient? _eventsHttp;
     private readonly ILogger _logger;
+    private readonly TimeSpan _shutdownTimeout;
+    private RelayClient? _relay;
     private int _stopped;
 
-    private GatewayServer(WebApplication app, ControlPlaneEventSink? events, HttpClient? eventsHttp, IReadOnlyList<Uri> addresses)
+    private GatewayServer(WebApplication app, ControlPlaneEventSink? events, HttpClient? eventsHttp, IReadOnlyList<Uri> addresses, RelayStatus relayStatus, TimeSpan shutdownTimeout)
     {
         _app = app;
+        RelayStatus = relayStatus;
+        _shutdownTimeout = shutdownTimeout;
         _events = events;
         _eventsHttp = eventsHttp;
         Addresses = addresses;
@@ -48,6 +54,9 @@ internal sealed partial class GatewayServer : IAsyncDisposable
     public IReadOnlyList<Uri> Addresses { get; }
 
     public IKeeptrustsGatewayRuntime Runtime { get; }
+
+    /// <summary>The relay's state, as <c>/health</c> reports it.</summary>
+    public RelayStatus RelayStatus { get; }
 
     /// <summary>Builds and starts the gateway. Throws <see cref="KeeptrustsGatewayConfigurationException"/> when the configuration cannot be loaded and <see cref="IOException"/> when the address cannot be bound.</summary>
     public static async Task<GatewayServer> StartAsync(GatewayRunSettings settings, ILoggerProvider logs, TimeProvider time, CancellationToken cancellationToken)
@@ -73,6 +82,9 @@ internal sealed partial class GatewayServer : IAsyncDisposable
             eventsHttp = new HttpClient { Timeout = Timeout.InfiniteTimeSpan };
             events = new ControlPlaneEventSink(new EventReportingOptions { ApiUrl = apiUrl, Token = settings.ApiToken }, eventsHttp, time, logs.CreateLogger(typeof(ControlPlaneEventSink).FullName!));
         }
+
+        var relayStatus = settings.Relay is { } relayOptions ? RelayStatus.For(relayOptions.Url) : RelayStatus.Disabled(settings.RelayOff);
+        builder.Services.AddSingleton<IKeeptrustsHealthComponent>(relayStatus);
 
         builder.Services.AddKeeptrustsGateway(options =>
         {
@@ -124,7 +136,20 @@ internal sealed partial class GatewayServer : IAsyncDisposable
         }
 
         var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.Select(static a => new Uri(a)).ToList() ?? [];
-        return new GatewayServer(app, events, eventsHttp, addresses);
+        var server = new GatewayServer(app, events, eventsHttp, addresses, relayStatus, settings.ShutdownTimeout);
+        var relayLogger = logs.CreateLogger(typeof(RelayClient).FullName!);
+        if (settings.Relay is { } relay && addresses.Count > 0)
+        {
+            var metrics = new RelayMetrics(app.Services.GetRequiredService<IMeterFactory>());
+            server._relay = new RelayClient(relay, LocalAddress(settings.Listen, addresses[0].Port), time, metrics, relayStatus, relayLogger);
+            server._relay.Start();
+        }
+        else if (settings.RelayOffWarns)
+        {
+            RelayLog.Off(relayLogger, settings.RelayOff);
+        }
+
+        return server;
     }
 
     /// <summary>Reloads the configuration files (SIGHUP). The runtime logs the outcome; a failed reload keeps the running configuration.</summary>
@@ -146,6 +171,15 @@ internal sealed partial class GatewayServer : IAsyncDisposable
         }
 
         GatewayLog.Stopping(_logger, _app.Services.GetRequiredService<IOptions<HostOptions>>().Value.ShutdownTimeout.TotalSeconds);
+        if (_relay is not null)
+        {
+            // Relayed requests drain first, through the still-open local listener; the socket closes with 1001.
+            using var relayDeadline = CancellationTokenSource.CreateLinkedTokenSource(abort);
+            relayDeadline.CancelAfter(_shutdownTimeout);
+            await _relay.StopAsync(relayDeadline.Token).ConfigureAwait(false);
+            await _relay.DisposeAsync().ConfigureAwait(false);
+        }
+
         try
         {
             await _app.StopAsync(abort).ConfigureAwait(false);
@@ -165,6 +199,17 @@ internal sealed partial class GatewayServer : IAsyncDisposable
     }
 
     public async ValueTask DisposeAsync() => await StopAsync(CancellationToken.None).ConfigureAwait(false);
+
+    /// <summary>Where the relay sends requests: loopback on the gateway's own port, or the one address it listens on.</summary>
+    internal static Uri LocalAddress(ListenAddress listen, int port)
+    {
+        var address = listen.Address;
+        var host = address is null || IPAddress.Any.Equals(address) || IPAddress.IsLoopback(address) && address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork
+            ? "127.0.0.1"
+            : IPAddress.IPv6Any.Equals(address) || IPAddress.IPv6Loopback.Equals(address) ? "[::1]"
+            : address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{address}]" : address.ToString();
+        return new Uri($"http://{host}:{port}/");
+    }
 
     private static void ConfigureKestrel(KestrelServerOptions kestrel, GatewayRunSettings settings)
     {

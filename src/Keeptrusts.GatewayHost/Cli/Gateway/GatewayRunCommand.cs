@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using Keeptrusts.GatewayHost.Relay;
 using Keeptrusts.Policy.Evaluation;
 
 namespace Keeptrusts.GatewayHost.Cli.Gateway;
@@ -224,6 +225,8 @@ internal sealed class GatewayRunCommand : Command
             }
         }
 
+        var gatewayToken = NonEmpty(parseResult.GetValue(_apiToken)) ?? NonEmpty(env(GatewayRunSettings.GatewayTokenVariable));
+        var (relay, relayOff, relayWarn) = RelaySetup.Resolve(env, apiUrl, gatewayToken, problems);
         if (problems.Count > 0)
         {
             return (null, problems);
@@ -235,7 +238,7 @@ internal sealed class GatewayRunCommand : Command
             ConfigFiles = configs,
             FailMode = parseResult.GetRequiredValue(_failMode) == "allow" ? FailMode.Allow : FailMode.Block,
             MaxConcurrency = maxConcurrency ?? GatewayRunSettings.DefaultMaxConcurrency,
-            ApiToken = NonEmpty(parseResult.GetValue(_apiToken)) ?? NonEmpty(env(GatewayRunSettings.GatewayTokenVariable)),
+            ApiToken = gatewayToken,
             Upstream = upstream,
             UpstreamApiKey = apiKey,
             UpstreamApiKeyHeader = header,
@@ -243,6 +246,9 @@ internal sealed class GatewayRunCommand : Command
             ApiUrl = apiUrl,
             ShutdownTimeout = TimeSpan.FromSeconds(parseResult.GetRequiredValue(_shutdownTimeout)),
             WatchConfigFiles = !parseResult.GetValue(_noWatch),
+            Relay = relay,
+            RelayOff = relayOff,
+            RelayOffWarns = relayWarn,
         };
         return (settings, []);
     }

@@ -1,3 +1,4 @@
+using Keeptrusts.GatewayHost.Relay;
 using Keeptrusts.Policy.Evaluation;
 
 namespace Keeptrusts.GatewayHost.Cli.Gateway;
@@ -56,6 +57,15 @@ internal sealed record GatewayRunSettings
     /// <summary>Whether configuration files are watched and reloaded when they change.</summary>
     public bool WatchConfigFiles { get; init; } = true;
 
+    /// <summary>The relay (docs/relay.md): its options when it runs, null when it is off.</summary>
+    public RelayOptions? Relay { get; init; }
+
+    /// <summary>Why the relay is off, when it is (for the log and <c>/health</c>).</summary>
+    public string RelayOff { get; init; } = "not a connected gateway (KEEPTRUSTS_API_URL is not set)";
+
+    /// <summary>Whether the relay is off because something it needs is missing (logged as a warning at start).</summary>
+    public bool RelayOffWarns { get; init; }
+
     /// <summary>One line per setting for the startup banner; secrets appear as <c>set</c> or <c>not set</c>.</summary>
     public IEnumerable<string> Describe()
     {
@@ -75,6 +85,7 @@ internal sealed record GatewayRunSettings
         }
 
         yield return $"control plane: {(ApiUrl is null ? "not set" : ApiUrl.GetLeftPart(UriPartial.Path))}";
+        yield return $"relay: {(Relay is null ? "off (" + RelayOff + ")" : Relay.ToString())}";
     }
 
     public override string ToString() => string.Join("; ", Describe());

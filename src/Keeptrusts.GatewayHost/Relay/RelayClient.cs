@@ -1,0 +1,283 @@
+using System.Net;
+using System.Net.WebSockets;
+using Microsoft.Extensions.Logging;
+
+namespace Keeptrusts.GatewayHost.Relay;
+
+/// <summary>
+/// The gateway side of the relay: keeps one outbound WebSocket to the control plane open, registers on it, and
+/// serves the requests dispatched through it by forwarding each to the local gateway. Reconnects after any drop or
+/// failure with exponential backoff (1 s doubling to 30 s, up to 20% jitter, back to 1 s after a connection that stayed
+/// registered for 60 s); every wait runs on the <see cref="TimeProvider"/>. See docs/relay.md for the protocol.
+/// </summary>
+internal sealed class RelayClient : IAsyncDisposable
+{
+    private readonly RelayOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly RelayMetrics _metrics;
+    private readonly RelayForwarder _forwarder;
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly CancellationTokenSource _abort = new();
+    private readonly Lock _gate = new();
+    private RelayConnection? _current;
+    private Task _loop = Task.CompletedTask;
+    private int _stopped;
+
+    public RelayClient(RelayOptions options, Uri localGateway, TimeProvider time, RelayMetrics metrics, RelayStatus status, ILogger logger)
+    {
+        _options = options ?? throw new ArgumentNullException(nameof(options));
+        _time = time;
+        _metrics = metrics;
+        _logger = logger;
+        Status = status;
+        _forwarder = new RelayForwarder(localGateway, options, time, metrics, logger);
+    }
+
+    public RelayStatus Status { get; }
+
+    /// <summary>Starts the connection loop in the background.</summary>
+    public void Start() => _loop = Task.Run(RunAsync);
+
+    /// <summary>
+    /// Graceful stop (SIGTERM): no new relayed requests (503), the ones in flight finish until
+    /// <paramref name="deadline"/> (then they are cancelled), then the socket is closed with 1001 and the loop ends.
+    /// </summary>
+    public async Task StopAsync(CancellationToken deadline)
+    {
+        if (Interlocked.Exchange(ref _stopped, 1) != 0)
+        {
+            await _loop.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            return;
+        }
+
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        RelayConnection? connection;
+        lock (_gate)
+        {
+            connection = _current;
+        }
+
+        if (connection is not null)
+        {
+            RelayLog.Draining(_logger, connection.InFlight);
+            await connection.DrainAsync(deadline).ConfigureAwait(false);
+            try
+            {
+                using var closeTimeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+                await connection.CloseAsync(WebSocketCloseStatus.EndpointUnavailable, "gateway shutting down", closeTimeout.Token).ConfigureAwait(false);
+                RelayLog.Closed(_logger);
+            }
+            catch (Exception ex) when (ex is WebSocketException or IOException or ObjectDisposedException or OperationCanceledException)
+            {
+            }
+        }
+
+        // The peer answers the close and the read loop ends; a peer that does not is cut off.
+        if (await Task.WhenAny(_loop, Task.Delay(TimeSpan.FromSeconds(5), CancellationToken.None)).ConfigureAwait(false) != _loop)
+        {
+            await _abort.CancelAsync().ConfigureAwait(false);
+        }
+
+        await _loop.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync(new CancellationToken(canceled: true)).ConfigureAwait(false);
+        _forwarder.Dispose();
+        _stopping.Dispose();
+        _abort.Dispose();
+    }
+
+    private async Task RunAsync()
+    {
+        var failures = 0;
+        while (!_stopping.IsCancellationRequested)
+        {
+            var (end, registeredFor) = await ConnectAndServeAsync().ConfigureAwait(false);
+            if (_stopping.IsCancellationRequested)
+            {
+                break;
+            }
+
+            if (registeredFor >= _options.StableAfter)
+            {
+                failures = 0;
+            }
+
+            var delay = RelayBackoff.Delay(failures, _options.InitialBackoff, _options.MaxBackoff, _options.Jitter, _options.NextRandom());
+            failures = Math.Min(failures + 1, 30);
+            var previous = Status.Set(end.AuthFailed ? RelayState.AuthFailed : RelayState.Connecting);
+            Status.Waiting(delay);
+            _metrics.Reconnect(end.AuthFailed ? "auth_failed" : registeredFor is null ? "connect_failed" : "dropped");
+            if (end.AuthFailed)
+            {
+                if (previous != RelayState.AuthFailed)
+                {
+                    RelayLog.AuthFailed(_logger, end.Reason, delay.TotalSeconds);
+                }
+            }
+            else if (registeredFor is null)
+            {
+                RelayLog.ConnectFailed(_logger, end.Reason, Math.Round(delay.TotalSeconds, 1));
+            }
+
+            try
+            {
+                await Task.Delay(delay, _time, _stopping.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+
+            Status.Retrying();
+        }
+    }
+
+    /// <summary>One connection from upgrade to end. Never throws.</summary>
+    private async Task<(RelayConnectionEnd End, TimeSpan? RegisteredFor)> ConnectAndServeAsync()
+    {
+        using var socket = new ClientWebSocket();
+        socket.Options.SetRequestHeader("Authorization", "Bearer " + _options.Token);
+        socket.Options.CollectHttpResponseDetails = true;
+        socket.Options.KeepAliveInterval = _options.KeepAliveInterval;
+        socket.Options.KeepAliveTimeout = _options.KeepAliveInterval * 3;
+        RelayLog.Connecting(_logger, RelayUrl.Display(_options.Url));
+
+        using var registration = new CancellationTokenSource(_options.RegistrationTimeout, _time);
+        using var registering = CancellationTokenSource.CreateLinkedTokenSource(registration.Token, _stopping.Token);
+        try
+        {
+            await socket.ConnectAsync(_options.Url, registering.Token).ConfigureAwait(false);
+        }
+        catch (WebSocketException) when (socket.HttpStatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden)
+        {
+            return (new RelayConnectionEnd($"the upgrade was answered {(int)socket.HttpStatusCode}", AuthFailed: true), null);
+        }
+        catch (OperationCanceledException) when (registration.IsCancellationRequested && !_stopping.IsCancellationRequested)
+        {
+            RelayLog.RegistrationTimeout(_logger, _options.RegistrationTimeout.TotalSeconds);
+            return (new RelayConnectionEnd("the upgrade did not complete in time", false), null);
+        }
+        catch (OperationCanceledException)
+        {
+            return (new RelayConnectionEnd("stopped", false), null);
+        }
+        catch (Exception ex) when (ex is WebSocketException or HttpRequestException or IOException)
+        {
+            var status = socket.HttpStatusCode;
+            return (new RelayConnectionEnd(status == 0 ? Reason(ex) : $"the upgrade was answered {(int)status}", false), null);
+        }
+
+        using var connection = new RelayConnection(socket, _options, _forwarder, Status, _metrics, _logger);
+        string? sessionId;
+        try
+        {
+            await connection.SendAsync(w => RelayFrames.WriteRegister(w, _options), registering.Token).ConfigureAwait(false);
+            (sessionId, var refused) = await AwaitRegisteredAsync(connection, registering.Token).ConfigureAwait(false);
+            if (refused is { } end)
+            {
+                return (end, null);
+            }
+        }
+        catch (OperationCanceledException) when (registration.IsCancellationRequested && !_stopping.IsCancellationRequested)
+        {
+            RelayLog.RegistrationTimeout(_logger, _options.RegistrationTimeout.TotalSeconds);
+            socket.Abort();
+            return (new RelayConnectionEnd("no registered frame in time", false), null);
+        }
+        catch (OperationCanceledException)
+        {
+            socket.Abort();
+            return (new RelayConnectionEnd("stopped", false), null);
+        }
+        catch (Exception ex) when (ex is WebSocketException or IOException or ObjectDisposedException)
+        {
+            return (new RelayConnectionEnd(Reason(ex), false), null);
+        }
+
+        var registeredAt = _time.GetTimestamp();
+        Status.Registered(sessionId, _time.GetUtcNow());
+        RelayLog.Registered(_logger, _options.RegistrationId, sessionId ?? "-");
+        lock (_gate)
+        {
+            _current = connection;
+        }
+
+        if (_stopping.IsCancellationRequested)
+        {
+            // A stop that came while registering found no connection to drain: refuse everything from here on.
+            connection.StopAccepting();
+        }
+
+        var ended = await connection.ServeAsync(_abort.Token).ConfigureAwait(false);
+        lock (_gate)
+        {
+            _current = null;
+        }
+
+        var inFlight = connection.InFlight;
+        await connection.AbandonAsync().ConfigureAwait(false);
+        socket.Abort();
+        var registeredFor = _time.GetElapsedTime(registeredAt);
+        if (!_stopping.IsCancellationRequested)
+        {
+            Status.Set(ended.AuthFailed ? RelayState.AuthFailed : RelayState.Connecting);
+            RelayLog.Dropped(_logger, ended.Reason, Math.Round(registeredFor.TotalSeconds, 1), inFlight);
+        }
+
+        return (ended, registeredFor);
+    }
+
+    /// <summary>Reads frames until <c>registered</c>; a close (4401 = refused token) ends the attempt.</summary>
+    private async Task<(string? SessionId, RelayConnectionEnd? Refused)> AwaitRegisteredAsync(RelayConnection connection, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var (message, end) = await connection.ReceiveAsync(cancellationToken).ConfigureAwait(false);
+            if (end is { } closed)
+            {
+                return (null, closed);
+            }
+
+            if (message is not { } bytes)
+            {
+                continue;
+            }
+
+            var frame = RelayFrames.TryRead(bytes, out _, out var problem);
+            if (frame is null)
+            {
+                RelayLog.MalformedFrame(_logger, problem ?? "unreadable");
+                continue;
+            }
+
+            if (frame.Kind == RelayFrameKind.Registered)
+            {
+                return (frame.SessionId, null);
+            }
+
+            RelayLog.UnknownFrame(_logger, frame.Type + " (before registered)");
+        }
+    }
+
+    private static string Reason(Exception ex)
+    {
+        for (var e = ex; e is not null; e = e.InnerException)
+        {
+            if (e is System.Net.Sockets.SocketException socket)
+            {
+                return socket.SocketErrorCode switch
+                {
+                    System.Net.Sockets.SocketError.ConnectionRefused => "connection refused",
+                    System.Net.Sockets.SocketError.HostNotFound or System.Net.Sockets.SocketError.NoData or System.Net.Sockets.SocketError.TryAgain => "host not found",
+                    var code => code.ToString(),
+                };
+            }
+        }
+
+        return ex.GetType().Name;
+    }
+}
