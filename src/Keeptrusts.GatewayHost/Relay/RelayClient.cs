@@ -109,6 +109,10 @@ internal sealed class RelayClient : IAsyncDisposable
             var delay = RelayBackoff.Delay(failures, _options.InitialBackoff, _options.MaxBackoff, _options.Jitter, _options.NextRandom());
             failures = Math.Min(failures + 1, 30);
             var previous = Status.Set(end.AuthFailed ? RelayState.AuthFailed : RelayState.Connecting);
+
+            // The timer exists before the wait is visible in the status, so a clock moved by whoever reads the
+            // status always finds it.
+            var wait = Task.Delay(delay, _time, _stopping.Token);
             Status.Waiting(delay);
             _metrics.Reconnect(end.AuthFailed ? "auth_failed" : registeredFor is null ? "connect_failed" : "dropped");
             if (end.AuthFailed)
@@ -125,7 +129,7 @@ internal sealed class RelayClient : IAsyncDisposable
 
             try
             {
-                await Task.Delay(delay, _time, _stopping.Token).ConfigureAwait(false);
+                await wait.ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {

@@ -91,7 +91,10 @@ public sealed class RelayEndToEndTests
         await using var rig = await RelayRig.StartAsync();
 
         var response = await rig.Emulator.ChatAsync("hang", stream: true);
-        await rig.Upstream.FirstEventSent.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        var stream = await response.Content.ReadAsStreamAsync();
+        using var firstBytes = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        Assert.True(await stream.ReadAsync(new byte[256], firstBytes.Token) > 0);
+        Assert.False(rig.Upstream.Aborted.Task.IsCompleted);
         response.Dispose();
 
         await rig.Upstream.Aborted.Task.WaitAsync(TimeSpan.FromSeconds(30));

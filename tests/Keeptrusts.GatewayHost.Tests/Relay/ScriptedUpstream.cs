@@ -80,7 +80,8 @@ internal sealed class ScriptedUpstream : IAsyncDisposable
         await context.Response.StartAsync();
         if (prompt == "hang")
         {
-            await WriteEventAsync(context, Delta("Thinking"));
+            // Long enough that the output guard releases most of it at once, so the caller sees the stream start.
+            await WriteEventAsync(context, Delta(string.Concat(Enumerable.Repeat("Thinking it over. ", 200))));
             FirstEventSent.TrySetResult();
             try
             {
