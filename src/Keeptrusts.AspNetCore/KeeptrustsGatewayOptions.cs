@@ -49,6 +49,12 @@ public sealed class KeeptrustsGatewayOptions
     /// <summary>The clock used by the engine, the router and identity checks. Default <see cref="TimeProvider.System"/>.</summary>
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
 
+    /// <summary>
+    /// Identifies this gateway process in decision records and events (<c>instance_id</c>). Default: a random id
+    /// generated when the options are created.
+    /// </summary>
+    public string InstanceId { get; set; } = "gw_" + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(8));
+
     /// <summary>Where decision records go, besides the policies that record them themselves (such as <c>audit-logger</c>).</summary>
     public IList<IDecisionSink> DecisionSinks { get; } = new List<IDecisionSink>();
 

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Keeptrusts.ControlPlaneEmulator.Storage;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Keeptrusts.ControlPlaneEmulator.Relay;
@@ -13,6 +14,7 @@ namespace Keeptrusts.ControlPlaneEmulator.Relay;
 public static class RelayEndpoints
 {
     private const long MaxForwardedBody = 32L * 1024 * 1024;
+    private const string RelayPermission = "relay:connect";
 
     private static readonly HashSet<string> NotForwarded = new(StringComparer.OrdinalIgnoreCase)
     {
@@ -24,6 +26,13 @@ public static class RelayEndpoints
     {
         ArgumentNullException.ThrowIfNull(app);
         var hub = app.Services.GetService<RelayHub>() ?? new RelayHub();
+        var store = app.Services.GetService<EmulatorStore>();
+        if (hub.ExpectedToken is null && store is not null)
+        {
+            // Any token the store knows (whatever its permissions) may open the relay.
+            hub.Authorize = token => store.Authorize(token, RelayPermission) != StatusCodes.Status401Unauthorized;
+        }
+
         var time = app.Services.GetService<TimeProvider>() ?? TimeProvider.System;
         app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(15) });
 
@@ -37,7 +46,7 @@ public static class RelayEndpoints
 
             var auth = context.Request.Headers.Authorization.ToString();
             var token = auth.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? auth["Bearer ".Length..].Trim() : string.Empty;
-            if (hub.AuthMode == RelayAuthMode.Refuse || token.Length == 0 || (hub.ExpectedToken is { } expected && !FixedTimeEquals(token, expected)))
+            if (hub.AuthMode == RelayAuthMode.Refuse || token.Length == 0 || (hub.ExpectedToken is { } expected && !FixedTimeEquals(token, expected)) || (hub.Authorize is { } authorize && !authorize(token)))
             {
                 await Error(context, StatusCodes.Status401Unauthorized, "the machine token was refused");
                 return;

@@ -39,6 +39,9 @@ public sealed class RelayHub
     /// <summary>When set, only this bearer token is accepted; otherwise any non-empty one is.</summary>
     public string? ExpectedToken { get; set; }
 
+    /// <summary>When set (and <see cref="ExpectedToken"/> is not), decides which bearer tokens are accepted.</summary>
+    public Func<string, bool>? Authorize { get; set; }
+
     /// <summary>How upgrades are answered.</summary>
     public RelayAuthMode AuthMode { get; set; } = RelayAuthMode.Accept;
 

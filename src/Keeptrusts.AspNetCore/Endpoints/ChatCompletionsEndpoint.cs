@@ -160,7 +160,7 @@ internal sealed class ChatCompletionsEndpoint(GatewayRuntime runtime, GatewayMet
 
         using (body)
         {
-            var context = identity.ApplyTo(new RequestContext { ConversationId = conversationId, RequestId = requestId });
+            var context = identity.ApplyTo(new RequestContext { ConversationId = conversationId, RequestId = requestId, InstanceId = runtime.Options.InstanceId, ConfigRevision = snapshot.Revision });
 
             // 5. Where it may go, decided before policies so that model-allowlist sees a pinned target.
             RoutePlan? plan = null;

@@ -1,6 +1,7 @@
+using System.Diagnostics.Metrics;
 using System.Net;
 using Keeptrusts.AspNetCore;
-using System.Diagnostics.Metrics;
+using Keeptrusts.GatewayHost.Cli;
 using Keeptrusts.GatewayHost.Cli.Gateway;
 using Keeptrusts.GatewayHost.Relay;
 using Keeptrusts.GatewayHost.Reporting;
@@ -77,10 +78,23 @@ internal sealed partial class GatewayServer : IAsyncDisposable
 
         ControlPlaneEventSink? events = null;
         HttpClient? eventsHttp = null;
+        var instanceId = settings.InstanceId ?? (settings.ApiUrl is null ? InstanceIds.New() : InstanceIds.LoadOrCreate(settings.DataDirectory));
         if (settings.ApiUrl is { } apiUrl)
         {
             eventsHttp = new HttpClient { Timeout = Timeout.InfiniteTimeSpan };
-            events = new ControlPlaneEventSink(new EventReportingOptions { ApiUrl = apiUrl, Token = settings.ApiToken }, eventsHttp, time, logs.CreateLogger(typeof(ControlPlaneEventSink).FullName!));
+            events = ControlPlaneEventSink.Start(
+                new EventReportingOptions
+                {
+                    ApiUrl = apiUrl,
+                    Token = settings.ApiToken,
+                    SpoolDirectory = Path.Combine(settings.DataDirectory, "events"),
+                    MaxSpoolBytes = settings.MaxSpoolBytes,
+                    InstanceId = instanceId,
+                    GatewayVersion = KtVersion.Informational,
+                },
+                eventsHttp,
+                time,
+                logs.CreateLogger(typeof(ControlPlaneEventSink).FullName!));
         }
 
         var relayStatus = settings.Relay is { } relayOptions ? RelayStatus.For(relayOptions.Url) : RelayStatus.Disabled(settings.RelayOff);
@@ -99,6 +113,7 @@ internal sealed partial class GatewayServer : IAsyncDisposable
             options.WatchConfigFiles = settings.WatchConfigFiles;
             options.DrainTimeout = settings.ShutdownTimeout;
             options.TimeProvider = time;
+            options.InstanceId = instanceId;
             if (events is not null)
             {
                 options.DecisionSinks.Add(events);
@@ -116,7 +131,13 @@ internal sealed partial class GatewayServer : IAsyncDisposable
         }
 
         var app = builder.Build();
+        app.UseRequestIdOnEveryAnswer();
         app.MapKeeptrustsGateway();
+        if (events is not null)
+        {
+            app.MapEventReportingStatus(events, settings.ApiToken);
+        }
+
         try
         {
             // Resolving the runtime loads the configuration; a broken one fails here, before anything listens.
@@ -141,7 +162,7 @@ internal sealed partial class GatewayServer : IAsyncDisposable
         if (settings.Relay is { } relay && addresses.Count > 0)
         {
             var metrics = new RelayMetrics(app.Services.GetRequiredService<IMeterFactory>());
-            server._relay = new RelayClient(relay, LocalAddress(settings.Listen, addresses[0].Port), time, metrics, relayStatus, relayLogger);
+            server._relay = new RelayClient(relay with { InstanceId = instanceId }, LocalAddress(settings.Listen, addresses[0].Port), time, metrics, relayStatus, relayLogger);
             server._relay.Start();
         }
         else if (settings.RelayOffWarns)

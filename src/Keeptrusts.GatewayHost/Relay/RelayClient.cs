@@ -150,56 +150,11 @@ internal sealed class RelayClient : IAsyncDisposable
         socket.Options.KeepAliveTimeout = _options.KeepAliveInterval * 3;
         RelayLog.Connecting(_logger, RelayUrl.Display(_options.Url));
 
-        using var registration = new CancellationTokenSource(_options.RegistrationTimeout, _time);
-        using var registering = CancellationTokenSource.CreateLinkedTokenSource(registration.Token, _stopping.Token);
-        try
-        {
-            await socket.ConnectAsync(_options.Url, registering.Token).ConfigureAwait(false);
-        }
-        catch (WebSocketException) when (socket.HttpStatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden)
-        {
-            return (new RelayConnectionEnd($"the upgrade was answered {(int)socket.HttpStatusCode}", AuthFailed: true), null);
-        }
-        catch (OperationCanceledException) when (registration.IsCancellationRequested && !_stopping.IsCancellationRequested)
-        {
-            RelayLog.RegistrationTimeout(_logger, _options.RegistrationTimeout.TotalSeconds);
-            return (new RelayConnectionEnd("the upgrade did not complete in time", false), null);
-        }
-        catch (OperationCanceledException)
-        {
-            return (new RelayConnectionEnd("stopped", false), null);
-        }
-        catch (Exception ex) when (ex is WebSocketException or HttpRequestException or IOException)
-        {
-            var status = socket.HttpStatusCode;
-            return (new RelayConnectionEnd(status == 0 ? Reason(ex) : $"the upgrade was answered {(int)status}", false), null);
-        }
-
         using var connection = new RelayConnection(socket, _options, _forwarder, Status, _metrics, _logger);
-        string? sessionId;
-        try
+        var (sessionId, failed) = await ConnectAndRegisterAsync(socket, connection).ConfigureAwait(false);
+        if (failed is { } end)
         {
-            await connection.SendAsync(w => RelayFrames.WriteRegister(w, _options), registering.Token).ConfigureAwait(false);
-            (sessionId, var refused) = await AwaitRegisteredAsync(connection, registering.Token).ConfigureAwait(false);
-            if (refused is { } end)
-            {
-                return (end, null);
-            }
-        }
-        catch (OperationCanceledException) when (registration.IsCancellationRequested && !_stopping.IsCancellationRequested)
-        {
-            RelayLog.RegistrationTimeout(_logger, _options.RegistrationTimeout.TotalSeconds);
-            socket.Abort();
-            return (new RelayConnectionEnd("no registered frame in time", false), null);
-        }
-        catch (OperationCanceledException)
-        {
-            socket.Abort();
-            return (new RelayConnectionEnd("stopped", false), null);
-        }
-        catch (Exception ex) when (ex is WebSocketException or IOException or ObjectDisposedException)
-        {
-            return (new RelayConnectionEnd(Reason(ex), false), null);
+            return (end, null);
         }
 
         var registeredAt = _time.GetTimestamp();
@@ -212,8 +167,16 @@ internal sealed class RelayClient : IAsyncDisposable
 
         if (_stopping.IsCancellationRequested)
         {
-            // A stop that came while registering found no connection to drain: refuse everything from here on.
+            // A stop that came while registering found no connection to drain: there is nothing in flight, so close.
             connection.StopAccepting();
+            try
+            {
+                using var closeTimeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+                await connection.CloseAsync(WebSocketCloseStatus.EndpointUnavailable, "gateway shutting down", closeTimeout.Token).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is WebSocketException or IOException or ObjectDisposedException or OperationCanceledException)
+            {
+            }
         }
 
         var ended = await connection.ServeAsync(_abort.Token).ConfigureAwait(false);
@@ -233,6 +196,57 @@ internal sealed class RelayClient : IAsyncDisposable
         }
 
         return (ended, registeredFor);
+    }
+
+    /// <summary>The upgrade and the wait for <c>registered</c>, together bounded by the registration timeout. Never throws.</summary>
+    private async Task<(string? SessionId, RelayConnectionEnd? Failed)> ConnectAndRegisterAsync(ClientWebSocket socket, RelayConnection connection)
+    {
+        // Disposed as soon as registration is over, so its timer never outlives it.
+        using var registration = new CancellationTokenSource(_options.RegistrationTimeout, _time);
+        using var registering = CancellationTokenSource.CreateLinkedTokenSource(registration.Token, _stopping.Token);
+        try
+        {
+            await socket.ConnectAsync(_options.Url, registering.Token).ConfigureAwait(false);
+        }
+        catch (WebSocketException) when (socket.HttpStatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden)
+        {
+            return (null, new RelayConnectionEnd($"the upgrade was answered {(int)socket.HttpStatusCode}", AuthFailed: true));
+        }
+        catch (OperationCanceledException) when (registration.IsCancellationRequested && !_stopping.IsCancellationRequested)
+        {
+            RelayLog.RegistrationTimeout(_logger, _options.RegistrationTimeout.TotalSeconds);
+            return (null, new RelayConnectionEnd("the upgrade did not complete in time", false));
+        }
+        catch (OperationCanceledException)
+        {
+            return (null, new RelayConnectionEnd("stopped", false));
+        }
+        catch (Exception ex) when (ex is WebSocketException or HttpRequestException or IOException)
+        {
+            var status = socket.HttpStatusCode;
+            return (null, new RelayConnectionEnd(status == 0 ? Reason(ex) : $"the upgrade was answered {(int)status}", false));
+        }
+
+        try
+        {
+            await connection.SendAsync(w => RelayFrames.WriteRegister(w, _options), registering.Token).ConfigureAwait(false);
+            return await AwaitRegisteredAsync(connection, registering.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (registration.IsCancellationRequested && !_stopping.IsCancellationRequested)
+        {
+            RelayLog.RegistrationTimeout(_logger, _options.RegistrationTimeout.TotalSeconds);
+            socket.Abort();
+            return (null, new RelayConnectionEnd("no registered frame in time", false));
+        }
+        catch (OperationCanceledException)
+        {
+            socket.Abort();
+            return (null, new RelayConnectionEnd("stopped", false));
+        }
+        catch (Exception ex) when (ex is WebSocketException or IOException or ObjectDisposedException)
+        {
+            return (null, new RelayConnectionEnd(Reason(ex), false));
+        }
     }
 
     /// <summary>Reads frames until <c>registered</c>; a close (4401 = refused token) ends the attempt.</summary>

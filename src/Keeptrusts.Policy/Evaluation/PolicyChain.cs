@@ -183,6 +183,8 @@ internal sealed class PolicyChain(IReadOnlyList<(IChainPolicy Policy, PolicyMode
         IdentityProofMethod = request.IdentityProofMethod,
         ConversationId = request.ConversationId,
         RequestId = request.RequestId,
+        InstanceId = request.InstanceId,
+        ConfigRevision = request.ConfigRevision,
         Model = model,
         TargetId = request.TargetId,
         FailMode = failMode,

@@ -78,6 +78,12 @@ public sealed record RequestContext
 
     /// <summary>A request id for correlation; one is generated when not given.</summary>
     public string? RequestId { get; init; }
+
+    /// <summary>The gateway process that handles the request (<c>instance_id</c>), when known.</summary>
+    public string? InstanceId { get; init; }
+
+    /// <summary>The configuration revision the request is evaluated under, when known.</summary>
+    public string? ConfigRevision { get; init; }
 }
 
 /// <summary>Something a policy found. Never carries the matched text itself.</summary>
@@ -176,6 +182,12 @@ public sealed record DecisionRecord
 
     /// <summary>The request id.</summary>
     public string? RequestId { get; init; }
+
+    /// <summary>The gateway process that made the decision (<c>instance_id</c>), when known.</summary>
+    public string? InstanceId { get; init; }
+
+    /// <summary>The configuration revision the decision was made under, when known.</summary>
+    public string? ConfigRevision { get; init; }
 
     /// <summary>The model requested or answering.</summary>
     public string? Model { get; init; }

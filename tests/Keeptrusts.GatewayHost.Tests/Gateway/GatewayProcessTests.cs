@@ -148,7 +148,9 @@ public sealed partial class GatewayProcessTests : IAsyncLifetime
             }
         }
 
-        public static KtProcess Start(string workingDirectory, params string[] args)
+        public static KtProcess Start(string workingDirectory, params string[] args) => Start(workingDirectory, null, args);
+
+        public static KtProcess Start(string workingDirectory, IReadOnlyDictionary<string, string>? environment, string[] args)
         {
             var kt = Path.Combine(AppContext.BaseDirectory, "kt.dll");
             Assert.True(File.Exists(kt), $"kt.dll is not next to the test assembly in {AppContext.BaseDirectory}");
@@ -168,6 +170,11 @@ public sealed partial class GatewayProcessTests : IAsyncLifetime
             foreach (var name in new[] { "KEEPTRUSTS_API_URL", "KEEPTRUSTS_GATEWAY_TOKEN", "KEEPTRUSTS_UPSTREAM_URL", "KEEPTRUSTS_UPSTREAM_API_KEY" })
             {
                 start.Environment.Remove(name);
+            }
+
+            foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+            {
+                start.Environment[name] = value;
             }
 
             var process = Process.Start(start)!;

@@ -1,19 +1,17 @@
 using System.Net;
 using System.Text;
 using System.Text.Json;
+using Keeptrusts.ControlPlaneEmulator;
 using Keeptrusts.ControlPlaneEmulator.Relay;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace Keeptrusts.GatewayHost.Tests.Relay;
 
 /// <summary>
-/// A control-plane emulator host owned by the tests, on 127.0.0.1 with a free port, serving the emulator's relay
-/// endpoints (the same files as samples/control-plane-emulator/Relay).
+/// The control-plane emulator (samples/control-plane-emulator, built by <see cref="EmulatorApp.Build"/>) on 127.0.0.1
+/// with a free port, with a relay hub the tests hold so they can flip its switches and read what it saw.
 /// </summary>
 internal sealed class RelayEmulator : IAsyncDisposable
 {
@@ -40,16 +38,14 @@ internal sealed class RelayEmulator : IAsyncDisposable
 
     public static async Task<RelayEmulator> StartAsync()
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.UseKestrel(k => k.Listen(IPAddress.Loopback, 0));
         var hub = new RelayHub { ExpectedToken = Token };
-        builder.Services.AddSingleton(hub);
-        var app = builder.Build();
-        app.MapRelayEndpoints();
+        var app = EmulatorApp.Build(["--urls", "http://127.0.0.1:0"], configure: b =>
+        {
+            b.Logging.ClearProviders();
+            b.Services.AddSingleton(hub);
+        });
         await app.StartAsync().WaitAsync(TimeSpan.FromSeconds(30));
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
-        return new RelayEmulator(app, hub, new Uri(address));
+        return new RelayEmulator(app, hub, new Uri(app.Urls.First()));
     }
 
     /// <summary>Waits (bounded) until a gateway is registered as <see cref="RegistrationId"/>; returns its connection.</summary>

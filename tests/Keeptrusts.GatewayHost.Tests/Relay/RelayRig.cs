@@ -81,10 +81,18 @@ internal sealed class RelayRig : IAsyncDisposable
         var rig = new RelayRig(emulator, upstream, gateway, directory, log, logs);
         if (waitRegistered)
         {
-            await emulator.WaitRegisteredAsync();
+            await rig.WaitConnectedAsync();
         }
 
         return rig;
+    }
+
+    /// <summary>Waits until the emulator has a registered connection (other than <paramref name="notSession"/>) and the gateway has read its <c>registered</c> frame.</summary>
+    public async Task<ControlPlaneEmulator.Relay.RelayGatewayConnection> WaitConnectedAsync(string? notSession = null)
+    {
+        var connection = await Emulator.WaitRegisteredAsync(notSession);
+        await RelayEmulator.WaitUntilAsync(() => Status.State == RelayState.Connected, "the gateway to read its registered frame");
+        return connection;
     }
 
     public async ValueTask DisposeAsync()

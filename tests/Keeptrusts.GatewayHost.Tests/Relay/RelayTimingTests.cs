@@ -14,7 +14,7 @@ public sealed class RelayTimingTests
     {
         var time = new ManualTime();
         await using var rig = await RelayRig.StartAsync(time);
-        var first = await rig.Emulator.WaitRegisteredAsync();
+        var first = await rig.WaitConnectedAsync();
 
         rig.Emulator.Hub.DropAll();
         await WaitRetryAsync(rig, TimeSpan.FromSeconds(1));
@@ -22,18 +22,18 @@ public sealed class RelayTimingTests
         Assert.Equal(TimeSpan.FromSeconds(1), rig.Status.NextRetry);
         Assert.Equal(RelayState.Connecting, rig.Status.State);
         time.Advance(TimeSpan.FromMilliseconds(1));
-        var second = await rig.Emulator.WaitRegisteredAsync(notSession: first.SessionId);
+        var second = await rig.WaitConnectedAsync(notSession: first.SessionId);
 
         rig.Emulator.Hub.DropAll();
         await WaitRetryAsync(rig, TimeSpan.FromSeconds(2));
         time.Advance(TimeSpan.FromSeconds(2));
-        var third = await rig.Emulator.WaitRegisteredAsync(notSession: second.SessionId);
+        var third = await rig.WaitConnectedAsync(notSession: second.SessionId);
 
         time.Advance(TimeSpan.FromSeconds(60));
         rig.Emulator.Hub.DropAll();
         await WaitRetryAsync(rig, TimeSpan.FromSeconds(1));
         time.Advance(TimeSpan.FromSeconds(1));
-        await rig.Emulator.WaitRegisteredAsync(notSession: third.SessionId);
+        await rig.WaitConnectedAsync(notSession: third.SessionId);
 
         Assert.Equal(3, rig.Status.Reconnects);
         using var health = JsonDocument.Parse(await rig.Http.GetStringAsync("/health"));

@@ -85,6 +85,12 @@ internal sealed class GatewayRunCommand : Command
         DefaultValueFactory = static _ => 30,
     };
 
+    private readonly Option<string> _dataDir = new("--data-dir")
+    {
+        Description = $"Directory for the event spool and the instance id [env: {GatewayRunSettings.DataDirVariable}; default {GatewayRunSettings.DefaultDataDir}].",
+        HelpName = "path",
+    };
+
     private readonly Option<bool> _noWatch = new("--no-watch")
     {
         Description = "Do not reload when a configuration file changes (SIGHUP and the reload endpoint still work).",
@@ -134,7 +140,7 @@ internal sealed class GatewayRunCommand : Command
             }
         });
 
-        foreach (var option in new Option[] { _listen, _port, _configs, _failMode, _maxConcurrency, _apiToken, _upstream, _upstreamApiKey, _upstreamApiKeyHeader, _upstreamApiKeyPrefix, _shutdownTimeout, _noWatch })
+        foreach (var option in new Option[] { _listen, _port, _configs, _failMode, _maxConcurrency, _apiToken, _upstream, _upstreamApiKey, _upstreamApiKeyHeader, _upstreamApiKeyPrefix, _shutdownTimeout, _dataDir, _noWatch })
         {
             Options.Add(option);
         }
@@ -157,7 +163,9 @@ internal sealed class GatewayRunCommand : Command
             listen = listen with { Port = port };
         }
 
+        var apiToken = NonEmpty(parseResult.GetValue(_apiToken)) ?? NonEmpty(env(GatewayRunSettings.GatewayTokenVariable));
         var configs = parseResult.GetValue(_configs) ?? [];
+        var hosted = false;
         if (configs.Length == 0)
         {
             var fallback = Path.Combine(_console.WorkingDirectory, GatewayRunSettings.DefaultConfigFile);
@@ -165,9 +173,14 @@ internal sealed class GatewayRunCommand : Command
             {
                 configs = [fallback];
             }
+            else if (NonEmpty(env(GatewayRunSettings.ApiUrlVariable)) is not null && apiToken is not null)
+            {
+                // No configuration of its own, a control plane and a token: hosted mode, one configuration per gateway key.
+                hosted = true;
+            }
             else
             {
-                problems.Add($"no configuration: pass --policy-config <path> (or run where {GatewayRunSettings.DefaultConfigFile} is)");
+                problems.Add($"no configuration: pass --policy-config <path> (or run where {GatewayRunSettings.DefaultConfigFile} is), or set {GatewayRunSettings.ApiUrlVariable} and {GatewayRunSettings.GatewayTokenVariable} for hosted mode");
             }
         }
 
@@ -225,8 +238,7 @@ internal sealed class GatewayRunCommand : Command
             }
         }
 
-        var gatewayToken = NonEmpty(parseResult.GetValue(_apiToken)) ?? NonEmpty(env(GatewayRunSettings.GatewayTokenVariable));
-        var (relay, relayOff, relayWarn) = RelaySetup.Resolve(env, apiUrl, gatewayToken, problems);
+        var (relay, relayOff, relayWarn) = RelaySetup.Resolve(env, apiUrl, apiToken, problems);
         if (problems.Count > 0)
         {
             return (null, problems);
@@ -238,7 +250,10 @@ internal sealed class GatewayRunCommand : Command
             ConfigFiles = configs,
             FailMode = parseResult.GetRequiredValue(_failMode) == "allow" ? FailMode.Allow : FailMode.Block,
             MaxConcurrency = maxConcurrency ?? GatewayRunSettings.DefaultMaxConcurrency,
-            ApiToken = gatewayToken,
+            ApiToken = apiToken,
+            Hosted = hosted,
+            InstanceId = NonEmpty(env(GatewayRunSettings.InstanceIdVariable)),
+            DataDirectory = Path.GetFullPath(NonEmpty(parseResult.GetValue(_dataDir)) ?? NonEmpty(env(GatewayRunSettings.DataDirVariable)) ?? GatewayRunSettings.DefaultDataDir, _console.WorkingDirectory),
             Upstream = upstream,
             UpstreamApiKey = apiKey,
             UpstreamApiKeyHeader = header,

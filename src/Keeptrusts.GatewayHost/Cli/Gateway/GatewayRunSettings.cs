@@ -16,6 +16,9 @@ internal sealed record GatewayRunSettings
     public const string UpstreamApiKeyHeaderVariable = "KEEPTRUSTS_UPSTREAM_API_KEY_HEADER";
     public const string UpstreamApiKeyPrefixVariable = "KEEPTRUSTS_UPSTREAM_API_KEY_PREFIX";
     public const string ApiUrlVariable = "KEEPTRUSTS_API_URL";
+    public const string DataDirVariable = "KEEPTRUSTS_DATA_DIR";
+    public const string InstanceIdVariable = "KEEPTRUSTS_INSTANCE_ID";
+    public const string DefaultDataDir = ".keeptrusts";
     public const string DefaultConfigFile = "policy-config.yaml";
     public const int DefaultMaxConcurrency = 16;
 
@@ -54,6 +57,18 @@ internal sealed record GatewayRunSettings
     /// <summary>How long a request body may arrive below the minimum data rate before the connection is cut (more than 1 s). Not a flag; tests shorten it.</summary>
     public TimeSpan BodyDataRateGracePeriod { get; init; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>The data directory (<c>--data-dir</c>, <c>KEEPTRUSTS_DATA_DIR</c>): the event spool and the instance id, absolute.</summary>
+    public string DataDirectory { get; init; } = Path.GetFullPath(DefaultDataDir);
+
+    /// <summary>The most bytes the event spool holds before its oldest segment is dropped. Default 1 GiB.</summary>
+    public long MaxSpoolBytes { get; init; } = Reporting.EventReportingOptions.DefaultMaxSpoolBytes;
+
+    /// <summary>This gateway's <c>instance_id</c> (<c>KEEPTRUSTS_INSTANCE_ID</c>); null: kept in the data directory, or random without a control plane.</summary>
+    public string? InstanceId { get; init; }
+
+    /// <summary>Hosted mode: no configuration of its own; each caller's gateway key selects a configuration from the control plane.</summary>
+    public bool Hosted { get; init; }
+
     /// <summary>Whether configuration files are watched and reloaded when they change.</summary>
     public bool WatchConfigFiles { get; init; } = true;
 
@@ -70,7 +85,7 @@ internal sealed record GatewayRunSettings
     public IEnumerable<string> Describe()
     {
         yield return $"listen: {Listen}";
-        yield return $"policy config: {string.Join(", ", ConfigFiles)}";
+        yield return Hosted ? "policy config: hosted (per gateway key, from the control plane)" : $"policy config: {string.Join(", ", ConfigFiles)}";
         yield return $"fail mode: {(FailMode == FailMode.Allow ? "allow" : "block")}";
         yield return $"max concurrency: {MaxConcurrency}";
         yield return $"api token: {Mask(ApiToken)}";
@@ -85,6 +100,11 @@ internal sealed record GatewayRunSettings
         }
 
         yield return $"control plane: {(ApiUrl is null ? "not set" : ApiUrl.GetLeftPart(UriPartial.Path))}";
+        if (ApiUrl is not null)
+        {
+            yield return $"data dir: {DataDirectory}";
+        }
+
         yield return $"relay: {(Relay is null ? "off (" + RelayOff + ")" : Relay.ToString())}";
     }
 
