@@ -95,7 +95,19 @@ internal sealed class RelayClient : IAsyncDisposable
         var failures = 0;
         while (!_stopping.IsCancellationRequested)
         {
-            var (end, registeredFor) = await ConnectAndServeAsync().ConfigureAwait(false);
+            RelayConnectionEnd end;
+            TimeSpan? registeredFor;
+            try
+            {
+                (end, registeredFor) = await ConnectAndServeAsync().ConfigureAwait(false);
+            }
+#pragma warning disable CA1031 // The loop must outlive any one connection's failure, whatever it is.
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                (end, registeredFor) = (new RelayConnectionEnd("unexpected " + ex.GetType().Name, false), null);
+            }
+
             if (_stopping.IsCancellationRequested)
             {
                 break;

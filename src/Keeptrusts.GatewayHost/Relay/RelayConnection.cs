@@ -70,8 +70,9 @@ internal sealed class RelayConnection : IRelayFrameSink, IDisposable
         {
             return new RelayConnectionEnd("stopped", false);
         }
-        catch (Exception ex) when (ex is WebSocketException or IOException or ObjectDisposedException)
+        catch (Exception ex) when (ex is WebSocketException or IOException or ObjectDisposedException or OperationCanceledException or TimeoutException)
         {
+            // A keep-alive timeout aborts the socket; the pending read then fails with one of these.
             return new RelayConnectionEnd(Describe(ex), false);
         }
         finally
@@ -329,6 +330,7 @@ internal sealed class RelayConnection : IRelayFrameSink, IDisposable
 
     private static string Describe(Exception ex) => ex switch
     {
+        OperationCanceledException or TimeoutException => "no answer to keep-alive pings",
         WebSocketException ws => ws.WebSocketErrorCode == WebSocketError.ConnectionClosedPrematurely ? "connection closed without a close frame" : "connection failed: " + ws.WebSocketErrorCode,
         _ => "connection failed: " + ex.GetType().Name,
     };
