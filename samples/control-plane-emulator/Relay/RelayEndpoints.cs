@@ -69,6 +69,7 @@ public static class RelayEndpoints
         })));
 
         app.MapPost("/emulator/relay-control/drop", () => Results.Json(new { dropped = hub.DropAll() }));
+        app.MapPost("/emulator/relay-control/revoke", async (HttpContext context) => Results.Json(new { revoked = await hub.RevokeAllAsync(context.RequestAborted) }));
         app.MapPost("/emulator/relay-control/auth", (string mode) =>
         {
             switch (mode)

@@ -67,6 +67,19 @@ public sealed class RelayHub
         return n;
     }
 
+    /// <summary>Closes every registered relay socket with 4401, as a revoked token would. Returns how many there were.</summary>
+    public async Task<int> RevokeAllAsync(CancellationToken cancellationToken)
+    {
+        var n = 0;
+        foreach (var connection in _connections.Values)
+        {
+            await connection.CloseAsync((WebSocketCloseStatus)4401, "token revoked", cancellationToken);
+            n++;
+        }
+
+        return n;
+    }
+
     /// <summary>Serves one accepted WebSocket until it ends.</summary>
     public async Task ServeAsync(WebSocket socket, TimeProvider time, CancellationToken cancellationToken)
     {
@@ -332,6 +345,19 @@ public sealed class RelayGatewayConnection
         {
             channel.Writer.TryComplete();
             _pending.TryRemove(id, out _);
+        }
+    }
+
+    internal async Task CloseAsync(WebSocketCloseStatus status, string description, CancellationToken cancellationToken)
+    {
+        await _sendLock.WaitAsync(cancellationToken);
+        try
+        {
+            await _socket.CloseOutputAsync(status, description, cancellationToken);
+        }
+        finally
+        {
+            _sendLock.Release();
         }
     }
 

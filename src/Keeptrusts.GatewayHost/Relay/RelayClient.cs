@@ -203,7 +203,7 @@ internal sealed class RelayClient : IAsyncDisposable
         var registeredFor = _time.GetElapsedTime(registeredAt);
         if (!_stopping.IsCancellationRequested)
         {
-            Status.Set(ended.AuthFailed ? RelayState.AuthFailed : RelayState.Connecting);
+            // The state itself moves in the reconnect loop, which logs an authentication failure on the change.
             RelayLog.Dropped(_logger, ended.Reason, Math.Round(registeredFor.TotalSeconds, 1), inFlight);
         }
 

@@ -82,6 +82,24 @@ public sealed class RelayTimingTests
     }
 
     [Fact]
+    public async Task A_token_revoked_while_connected_is_an_authentication_failure_logged_once()
+    {
+        var time = new ManualTime();
+        await using var rig = await RelayRig.StartAsync(time);
+
+        rig.Emulator.Hub.AuthMode = RelayAuthMode.Refuse;
+        Assert.Equal(1, await rig.Emulator.Hub.RevokeAllAsync(CancellationToken.None));
+        await WaitRetryAsync(rig, TimeSpan.FromSeconds(1));
+        Assert.Equal(RelayState.AuthFailed, rig.Status.State);
+        time.Advance(TimeSpan.FromSeconds(1));
+        await WaitRetryAsync(rig, TimeSpan.FromSeconds(2));
+
+        Assert.Equal(RelayState.AuthFailed, rig.Status.State);
+        Assert.Single(rig.Log.Split('\n'), static l => l.Contains("Relay authentication failed", StringComparison.Ordinal));
+        Assert.Contains("Relay authentication failed (closed by the control plane (4401))", rig.Log, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_registration_not_acknowledged_within_10_s_is_retried()
     {
         var time = new ManualTime();
