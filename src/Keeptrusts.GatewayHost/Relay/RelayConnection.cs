@@ -152,10 +152,17 @@ internal sealed class RelayConnection : IRelayFrameSink, IDisposable
     public async Task DrainAsync(CancellationToken deadline)
     {
         StopAccepting();
-        var running = _requests.Values.Select(static r => r.Task).ToArray();
         try
         {
-            await Task.WhenAll(running).WaitAsync(deadline).ConfigureAwait(false);
+            // A request is in the table a moment before its task is, so look again until the table is empty.
+            while (!_requests.IsEmpty)
+            {
+                await Task.WhenAll(_requests.Values.Select(static r => r.Task)).WaitAsync(deadline).ConfigureAwait(false);
+                if (!_requests.IsEmpty)
+                {
+                    await Task.Delay(10, deadline).ConfigureAwait(false);
+                }
+            }
         }
         catch (OperationCanceledException)
         {
@@ -164,7 +171,7 @@ internal sealed class RelayConnection : IRelayFrameSink, IDisposable
                 request.TryCancel();
             }
 
-            await Task.WhenAll(running).WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            await Task.WhenAll(_requests.Values.Select(static r => r.Task)).WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
     }
 

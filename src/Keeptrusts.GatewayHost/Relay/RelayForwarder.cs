@@ -148,6 +148,20 @@ internal sealed class RelayForwarder : IDisposable
                 RelayLog.ForwardFailed(_logger, id, ex.GetType().Name);
             }
         }
+#pragma warning disable CA1031 // Whatever else goes wrong with one request must not touch the others; the caller still gets an answer.
+        catch (Exception ex) when (!started && ex is not OutOfMemoryException)
+#pragma warning restore CA1031
+        {
+            outcome = "error";
+            RelayLog.ForwardFailed(_logger, id, ex.GetType().Name);
+            try
+            {
+                await SendLocalErrorAsync(sink, id, 502, "The relay could not forward the request.", "upstream_error", "bad_gateway").ConfigureAwait(false);
+            }
+            catch (Exception sendFailure) when (sendFailure is IOException or ObjectDisposedException or System.Net.WebSockets.WebSocketException or OperationCanceledException)
+            {
+            }
+        }
         finally
         {
             _metrics.Request(outcome);
