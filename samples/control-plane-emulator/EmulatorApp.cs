@@ -4,6 +4,7 @@ using Keeptrusts.ControlPlaneEmulator.Events;
 using Keeptrusts.ControlPlaneEmulator.Faults;
 using Keeptrusts.ControlPlaneEmulator.GatewayKeys;
 using Keeptrusts.ControlPlaneEmulator.Health;
+using Keeptrusts.ControlPlaneEmulator.Relay;
 using Keeptrusts.ControlPlaneEmulator.Storage;
 
 namespace Keeptrusts.ControlPlaneEmulator;
@@ -50,6 +51,7 @@ public static class EmulatorApp
         app.MapConfigVariablesEndpoints();
         app.MapGatewayKeysEndpoints();
         app.MapAdminEndpoints();
+        app.MapRelayEndpoints();
         return app;
     }
 }

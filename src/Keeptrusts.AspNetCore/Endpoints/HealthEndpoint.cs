@@ -9,10 +9,13 @@ namespace Keeptrusts.AspNetCore.Endpoints;
 /// <summary>
 /// <c>GET /health</c>: <c>ok</c> when every provider target can serve, <c>degraded</c> when some cannot (breaker open
 /// or unhealthy), <c>unhealthy</c> when none can; 200 for the first two, 503 for the last. Open to everyone: it names
-/// targets and states, never configuration values.
+/// targets and states, never configuration values. Components the host registers (<see cref="IKeeptrustsHealthComponent"/>)
+/// are reported beside the built-in ones without changing the overall status.
 /// </summary>
-internal sealed class HealthEndpoint(GatewayRuntime runtime, ILogger<HealthEndpoint> logger)
+internal sealed class HealthEndpoint(GatewayRuntime runtime, IEnumerable<IKeeptrustsHealthComponent> components, ILogger<HealthEndpoint> logger)
 {
+    private readonly IKeeptrustsHealthComponent[] _components = [.. components];
+
     public Task HandleAsync(HttpContext http) => EndpointGuard.RunAsync(http, logger, ReportAsync);
 
     private async Task ReportAsync(HttpContext http)
@@ -63,6 +66,13 @@ internal sealed class HealthEndpoint(GatewayRuntime runtime, ILogger<HealthEndpo
             writer.WriteString("status", sinkFailures == 0 ? "ok" : "degraded");
             writer.WriteNumber("failures", sinkFailures);
             writer.WriteEndObject();
+
+            foreach (var component in _components)
+            {
+                writer.WriteStartObject(component.Name);
+                component.WriteHealth(writer);
+                writer.WriteEndObject();
+            }
 
             writer.WriteEndObject();
             writer.WriteEndObject();

@@ -1,8 +1,10 @@
+using System.Diagnostics.Metrics;
 using System.Net;
 using Keeptrusts.AspNetCore;
 using Keeptrusts.GatewayHost.Cli;
 using Keeptrusts.GatewayHost.Cli.Gateway;
 using Keeptrusts.GatewayHost.ControlPlane;
+using Keeptrusts.GatewayHost.Relay;
 using Keeptrusts.GatewayHost.Reporting;
 using Keeptrusts.GatewayHost.Tenancy;
 using Keeptrusts.AspNetCore.Runtime;
@@ -37,12 +39,16 @@ internal sealed partial class GatewayServer : IAsyncDisposable
     private readonly ControlPlaneEventSink? _events;
     private readonly HttpClient? _eventsHttp;
     private readonly ILogger _logger;
+    private readonly TimeSpan _shutdownTimeout;
+    private RelayClient? _relay;
     private int _stopped;
     private HttpClient? _controlPlaneHttp;
 
-    private GatewayServer(WebApplication app, ControlPlaneEventSink? events, HttpClient? eventsHttp, IReadOnlyList<Uri> addresses)
+    private GatewayServer(WebApplication app, ControlPlaneEventSink? events, HttpClient? eventsHttp, IReadOnlyList<Uri> addresses, RelayStatus relayStatus, TimeSpan shutdownTimeout)
     {
         _app = app;
+        RelayStatus = relayStatus;
+        _shutdownTimeout = shutdownTimeout;
         _events = events;
         _eventsHttp = eventsHttp;
         Addresses = addresses;
@@ -54,6 +60,9 @@ internal sealed partial class GatewayServer : IAsyncDisposable
     public IReadOnlyList<Uri> Addresses { get; }
 
     public IKeeptrustsGatewayRuntime Runtime { get; }
+
+    /// <summary>The relay's state, as <c>/health</c> reports it.</summary>
+    public RelayStatus RelayStatus { get; }
 
     /// <summary>Builds and starts the gateway. Throws <see cref="KeeptrustsGatewayConfigurationException"/> when the configuration cannot be loaded and <see cref="IOException"/> when the address cannot be bound.</summary>
     public static async Task<GatewayServer> StartAsync(GatewayRunSettings settings, ILoggerProvider logs, TimeProvider time, CancellationToken cancellationToken)
@@ -97,6 +106,9 @@ internal sealed partial class GatewayServer : IAsyncDisposable
         var controlPlaneHttp = new HttpClient { Timeout = Timeout.InfiniteTimeSpan };
         var controlPlane = settings.ApiUrl is { } cpUrl ? new ControlPlaneClient(controlPlaneHttp, cpUrl, settings.ApiToken) : null;
         var secrets = new StoreSecretResolver(controlPlane, time, logs.CreateLogger(typeof(StoreSecretResolver).FullName!));
+        var relayStatus = settings.Relay is { } relayOptions ? RelayStatus.For(relayOptions.Url) : RelayStatus.Disabled(settings.RelayOff);
+        builder.Services.AddSingleton<IKeeptrustsHealthComponent>(relayStatus);
+
         builder.Services.AddKeeptrustsGateway(options =>
         {
             options.PrepareRevision = secrets.Prepare;
@@ -186,7 +198,20 @@ internal sealed partial class GatewayServer : IAsyncDisposable
         }
 
         var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.Select(static a => new Uri(a)).ToList() ?? [];
-        return new GatewayServer(app, events, eventsHttp, addresses) { _controlPlaneHttp = controlPlaneHttp };
+        var server = new GatewayServer(app, events, eventsHttp, addresses, relayStatus, settings.ShutdownTimeout) { _controlPlaneHttp = controlPlaneHttp };
+        var relayLogger = logs.CreateLogger(typeof(RelayClient).FullName!);
+        if (settings.Relay is { } relay && addresses.Count > 0)
+        {
+            var metrics = new RelayMetrics(app.Services.GetRequiredService<IMeterFactory>());
+            server._relay = new RelayClient(relay with { InstanceId = instanceId }, LocalAddress(settings.Listen, addresses[0].Port), time, metrics, relayStatus, relayLogger);
+            server._relay.Start();
+        }
+        else if (settings.RelayOffWarns)
+        {
+            RelayLog.Off(relayLogger, settings.RelayOff);
+        }
+
+        return server;
     }
 
     /// <summary>Reloads the configuration files (SIGHUP). The runtime logs the outcome; a failed reload keeps the running configuration.</summary>
@@ -208,6 +233,15 @@ internal sealed partial class GatewayServer : IAsyncDisposable
         }
 
         GatewayLog.Stopping(_logger, _app.Services.GetRequiredService<IOptions<HostOptions>>().Value.ShutdownTimeout.TotalSeconds);
+        if (_relay is not null)
+        {
+            // Relayed requests drain first, through the still-open local listener; the socket closes with 1001.
+            using var relayDeadline = CancellationTokenSource.CreateLinkedTokenSource(abort);
+            relayDeadline.CancelAfter(_shutdownTimeout);
+            await _relay.StopAsync(relayDeadline.Token).ConfigureAwait(false);
+            await _relay.DisposeAsync().ConfigureAwait(false);
+        }
+
         try
         {
             await _app.StopAsync(abort).ConfigureAwait(false);
@@ -228,6 +262,17 @@ internal sealed partial class GatewayServer : IAsyncDisposable
     }
 
     public async ValueTask DisposeAsync() => await StopAsync(CancellationToken.None).ConfigureAwait(false);
+
+    /// <summary>Where the relay sends requests: loopback on the gateway's own port, or the one address it listens on.</summary>
+    internal static Uri LocalAddress(ListenAddress listen, int port)
+    {
+        var address = listen.Address;
+        var host = address is null || IPAddress.Any.Equals(address) || IPAddress.IsLoopback(address) && address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork
+            ? "127.0.0.1"
+            : IPAddress.IPv6Any.Equals(address) || IPAddress.IPv6Loopback.Equals(address) ? "[::1]"
+            : address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{address}]" : address.ToString();
+        return new Uri($"http://{host}:{port}/");
+    }
 
     private static void ConfigureKestrel(KestrelServerOptions kestrel, GatewayRunSettings settings)
     {

@@ -9,7 +9,7 @@ internal enum DoctorStatus
 }
 
 /// <summary>One line of the doctor's report.</summary>
-/// <param name="Name">What was checked: <c>config</c>, <c>policy-chain</c>, <c>credentials</c>, <c>upstream</c>, <c>control-plane</c>, <c>rate-limit</c>.</param>
+/// <param name="Name">What was checked: <c>config</c>, <c>policy-chain</c>, <c>credentials</c>, <c>upstream</c>, <c>control-plane</c>, <c>relay</c>, <c>rate-limit</c>.</param>
 /// <param name="Status">ok, warn or fail.</param>
 /// <param name="Detail">One line explaining the outcome; never a secret.</param>
 /// <param name="Target">The provider target the check is about, when it is about one.</param>

@@ -1,7 +1,10 @@
 using Keeptrusts.GatewayHost.ControlPlane;
 using System.Globalization;
+using System.Net;
 using System.Net.Sockets;
+using System.Net.WebSockets;
 using Keeptrusts.GatewayHost.Cli.Gateway;
+using Keeptrusts.GatewayHost.Relay;
 using Keeptrusts.Policy.Configuration;
 using Keeptrusts.Policy.Diagnostics;
 using Keeptrusts.Valkey;
@@ -55,6 +58,10 @@ internal sealed class DoctorChecks
 
         network.Add(ReachControlPlaneAsync(config, cancellationToken));
         network.Add(EventPipelineAsync(cancellationToken));
+        if (Env(GatewayRunSettings.ApiUrlVariable) is not null || Env(RelaySetup.RelayUrlVariable) is not null)
+        {
+            network.Add(ReachRelayAsync(cancellationToken));
+        }
         checks.AddRange(await Task.WhenAll(network).ConfigureAwait(false));
         return checks;
     }
@@ -286,6 +293,62 @@ internal sealed class DoctorChecks
             _ when answer.Ok || answer.Status == 403 => DoctorCheck.Ok(Name, $"{probe.Detail}; the gateway token is accepted"),
             _ => DoctorCheck.Warn(Name, $"{probe.Detail}; authentication could not be checked: {answer.Failure}"),
         };
+    }
+
+    /// <summary>
+    /// The relay: what <c>kt gateway run</c> would decide from the environment, then a WebSocket upgrade with the
+    /// token (reachable, token accepted). The check does not register: a second registration under the same id
+    /// could take the running gateway's traffic. It closes the socket at once with 1000.
+    /// </summary>
+    private async Task<DoctorCheck> ReachRelayAsync(CancellationToken cancellationToken)
+    {
+        const string Name = "relay";
+        var problems = new List<string>();
+        Uri? apiUrl = Env(GatewayRunSettings.ApiUrlVariable) is { } text && Uri.TryCreate(text, UriKind.Absolute, out var parsed) ? parsed : null;
+        var (relay, off, warn) = RelaySetup.Resolve(_env, apiUrl, Env(GatewayRunSettings.GatewayTokenVariable), problems);
+        if (problems.Count > 0)
+        {
+            return DoctorCheck.Fail(Name, problems[0]);
+        }
+
+        if (relay is null)
+        {
+            return warn ? DoctorCheck.Warn(Name, $"off: {off}") : DoctorCheck.Ok(Name, $"off: {off}");
+        }
+
+        var shown = RelayUrl.Display(relay.Url);
+        using var socket = new ClientWebSocket();
+        socket.Options.SetRequestHeader("Authorization", "Bearer " + relay.Token);
+        socket.Options.CollectHttpResponseDetails = true;
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(_timeout);
+        try
+        {
+            await socket.ConnectAsync(relay.Url, timeout.Token).ConfigureAwait(false);
+            try
+            {
+                await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "kt doctor", timeout.Token).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is WebSocketException or OperationCanceledException)
+            {
+            }
+
+            return DoctorCheck.Ok(Name, $"{shown} accepted the token (registration id {relay.RegistrationId}; registration itself is checked by the running gateway's /health)");
+        }
+        catch (WebSocketException) when (socket.HttpStatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden)
+        {
+            return DoctorCheck.Fail(Name, $"{shown}: relay authentication failed ({(int)socket.HttpStatusCode}); check {RelaySetup.ApiTokenVariable}");
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return DoctorCheck.Fail(Name, $"{shown} did not complete the upgrade within {Seconds(_timeout)}");
+        }
+        catch (Exception ex) when (ex is WebSocketException or HttpRequestException or IOException)
+        {
+            return DoctorCheck.Fail(Name, socket.HttpStatusCode != 0
+                ? string.Create(CultureInfo.InvariantCulture, $"{shown} answered the upgrade with {(int)socket.HttpStatusCode}")
+                : $"{shown} is unreachable ({Reason(ex)})");
+        }
     }
 
     private async Task<DoctorCheck> PingValkeyAsync(DistributedRateLimitConfig limit, CancellationToken cancellationToken)

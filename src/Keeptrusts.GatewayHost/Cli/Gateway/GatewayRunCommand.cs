@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using Keeptrusts.GatewayHost.Hosting;
+using Keeptrusts.GatewayHost.Relay;
 using Keeptrusts.Policy.Evaluation;
 using OpenTelemetry.Exporter;
 
@@ -249,6 +250,7 @@ internal sealed class GatewayRunCommand : Command
         var metrics = ResolveMetrics(parseResult.GetValue(_metrics) ?? NonEmpty(env(GatewayRunSettings.MetricsVariable)), apiToken, problems);
         var otlp = ResolveOtlp(env, problems);
 
+        var (relay, relayOff, relayWarn) = RelaySetup.Resolve(env, apiUrl, apiToken, problems);
         if (problems.Count > 0)
         {
             return (null, problems);
@@ -274,6 +276,9 @@ internal sealed class GatewayRunCommand : Command
             Metrics = metrics,
             Otlp = otlp,
             ServiceNameFromEnvironment = NonEmpty(env(GatewayRunSettings.ServiceNameVariable)) is not null,
+            Relay = relay,
+            RelayOff = relayOff,
+            RelayOffWarns = relayWarn,
         };
         return (settings, []);
     }

@@ -1,4 +1,5 @@
 using Keeptrusts.GatewayHost.Hosting;
+using Keeptrusts.GatewayHost.Relay;
 using Keeptrusts.Policy.Evaluation;
 using OpenTelemetry.Exporter;
 
@@ -88,6 +89,14 @@ internal sealed record GatewayRunSettings
 
     /// <summary>Whether <c>OTEL_SERVICE_NAME</c> names the service (the SDK reads it); else it is <c>keeptrusts-gateway</c>.</summary>
     public bool ServiceNameFromEnvironment { get; init; }
+    /// <summary>The relay (docs/relay.md): its options when it runs, null when it is off.</summary>
+    public RelayOptions? Relay { get; init; }
+
+    /// <summary>Why the relay is off, when it is (for the log and <c>/health</c>).</summary>
+    public string RelayOff { get; init; } = "not a connected gateway (KEEPTRUSTS_API_URL is not set)";
+
+    /// <summary>Whether the relay is off because something it needs is missing (logged as a warning at start).</summary>
+    public bool RelayOffWarns { get; init; }
 
     /// <summary>One line per setting for the startup banner; secrets appear as <c>set</c> or <c>not set</c>.</summary>
     public IEnumerable<string> Describe()
@@ -118,6 +127,8 @@ internal sealed record GatewayRunSettings
         {
             yield return $"data dir: {DataDirectory}";
         }
+
+        yield return $"relay: {(Relay is null ? "off (" + RelayOff + ")" : Relay.ToString())}";
     }
 
     public override string ToString() => string.Join("; ", Describe());
