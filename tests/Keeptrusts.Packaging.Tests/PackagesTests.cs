@@ -12,6 +12,7 @@ public sealed class PackagesTests(PackedFeed feed)
     [InlineData("Keeptrusts.Providers")]
     [InlineData("Keeptrusts.HttpHandler")]
     [InlineData("Keeptrusts.AspNetCore")]
+    [InlineData("Keeptrusts.Valkey")]
     [InlineData("Keeptrusts.GatewayHost")]
     public void Every_package_carries_its_metadata_readme_licence_and_symbols(string id)
     {

@@ -8,7 +8,7 @@ namespace Keeptrusts.Packaging.Tests;
 /// </summary>
 public sealed class PackedFeed : IAsyncLifetime
 {
-    public static readonly string[] Packages = ["Keeptrusts.Policy", "Keeptrusts.Providers", "Keeptrusts.HttpHandler", "Keeptrusts.AspNetCore", "Keeptrusts.GatewayHost"];
+    public static readonly string[] Packages = ["Keeptrusts.Policy", "Keeptrusts.Providers", "Keeptrusts.HttpHandler", "Keeptrusts.AspNetCore", "Keeptrusts.Valkey", "Keeptrusts.GatewayHost"];
 
     private static readonly string[] CopiedFiles = ["Directory.Build.props", "Directory.Packages.props", "nuget.config", "global.json"];
     private static readonly string[] CopiedFolders = ["src", "schema"];

@@ -15,6 +15,7 @@ public class PublicApiTests
         "Keeptrusts.Providers",
         "Keeptrusts.HttpHandler",
         "Keeptrusts.AspNetCore",
+        "Keeptrusts.Valkey",
     };
 
     [Theory]
