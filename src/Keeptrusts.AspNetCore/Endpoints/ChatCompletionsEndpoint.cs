@@ -36,6 +36,7 @@ internal sealed class ChatCompletionsEndpoint(GatewayRuntime runtime, GatewayMet
         var requestId = RequestIds.New();
         http.Response.Headers[GatewayHeaders.RequestId] = requestId;
         var outcome = new Outcome();
+        using var activity = GatewayActivities.StartRequest(requestId);
         try
         {
             await HandleCoreAsync(http, requestId, outcome).ConfigureAwait(false);
@@ -43,6 +44,7 @@ internal sealed class ChatCompletionsEndpoint(GatewayRuntime runtime, GatewayMet
         finally
         {
             metrics.RequestEnded(Endpoint, http.Response.StatusCode, outcome.Name, _time.GetElapsedTime(started));
+            GatewayActivities.EndRequest(activity, http.Response.StatusCode, outcome.Name);
         }
     }
 
@@ -136,7 +138,13 @@ internal sealed class ChatCompletionsEndpoint(GatewayRuntime runtime, GatewayMet
     private async Task ProcessAsync(HttpContext http, GatewaySnapshot snapshot, string requestId, Outcome outcome, CancellationToken cancellationToken)
     {
         // 1. Who is calling.
-        var resolution = await snapshot.Identity.ResolveAsync(IdentityEvidenceReader.Read(http.Request), cancellationToken).ConfigureAwait(false);
+        IdentityResolution resolution;
+        using (var identitySpan = GatewayActivities.StartIdentity())
+        {
+            resolution = await snapshot.Identity.ResolveAsync(IdentityEvidenceReader.Read(http.Request), cancellationToken).ConfigureAwait(false);
+            GatewayActivities.EndIdentity(identitySpan, resolution.Status, resolution.Identity?.ProofMethod);
+        }
+
         if (resolution.Identity is not { } identity)
         {
             await RefuseAsync(http, requestId, outcome, resolution.Status, resolution.Failure ?? "the caller could not be identified", IdentityCode(resolution.Status)).ConfigureAwait(false);
@@ -296,7 +304,12 @@ internal sealed class ChatCompletionsEndpoint(GatewayRuntime runtime, GatewayMet
                             return;
                         }
 
-                        outcome.Name = await StreamResponder.StreamAsync(http, exchange, chunks, stripUsage, result.TargetId, requestId, logger, cancellationToken).ConfigureAwait(false);
+                        using (var streamSpan = GatewayActivities.StartStream(result.TargetId))
+                        {
+                            outcome.Name = await StreamResponder.StreamAsync(http, exchange, chunks, stripUsage, result.TargetId, requestId, logger, cancellationToken).ConfigureAwait(false);
+                            GatewayActivities.EndStream(streamSpan, outcome.Name);
+                        }
+
                         await RememberAsync(snapshot, memoryScopes, input.Body, null).ConfigureAwait(false);
                         return;
                     }

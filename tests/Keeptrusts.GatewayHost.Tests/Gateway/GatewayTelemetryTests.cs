@@ -82,9 +82,16 @@ public sealed class GatewayTelemetryTests : IDisposable
         {
         }
 
+        var streamed = GatewayUnderTest.ChatBody("stream jane.doe@example.org please").Replace("{\"model\"", "{\"stream\":true,\"model\"", StringComparison.Ordinal);
+        using (var response = await gateway.Http.PostAsync("/v1/chat/completions", new StringContent(streamed, Encoding.UTF8, "application/json")))
+        {
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            await response.Content.ReadAsStringAsync();
+        }
+
         string Received(string path) => string.Concat(received.Where(r => r.Path == path).Select(static r => Encoding.UTF8.GetString(r.Body)));
         using var limit = new CancellationTokenSource(GatewayUnderTest.Bound);
-        while (!(Received("/v1/traces").Contains("keeptrusts.upstream.attempt", StringComparison.Ordinal)
+        while (!(Received("/v1/traces").Contains("keeptrusts.stream", StringComparison.Ordinal)
             && Received("/v1/metrics").Contains("keeptrusts.gateway.requests", StringComparison.Ordinal)))
         {
             // The exporter pushes on its own timer; wait for it, bounded.
@@ -92,6 +99,9 @@ public sealed class GatewayTelemetryTests : IDisposable
         }
 
         var traces = Received("/v1/traces");
+        Assert.Contains("keeptrusts.gateway.request", traces, StringComparison.Ordinal);
+        Assert.Contains("keeptrusts.identity", traces, StringComparison.Ordinal);
+        Assert.Contains("keeptrusts.upstream.attempt", traces, StringComparison.Ordinal);
         Assert.Contains("keeptrusts.policy.input", traces, StringComparison.Ordinal);
         Assert.Contains("keeptrusts.policy.output", traces, StringComparison.Ordinal);
         Assert.Contains("keeptrusts-gateway", traces, StringComparison.Ordinal);
