@@ -306,11 +306,15 @@ internal sealed class ChatCompletionsEndpoint(GatewayRuntime runtime, GatewayMet
 
                         using (var streamSpan = GatewayActivities.StartStream(result.TargetId))
                         {
-                            outcome.Name = await StreamResponder.StreamAsync(http, exchange, chunks, stripUsage, result.TargetId, requestId, logger, cancellationToken).ConfigureAwait(false);
+                            var answer = snapshot.Memory is not null && memoryScopes.Count > 0 ? new System.Text.StringBuilder() : null;
+                            outcome.Name = await StreamResponder.StreamAsync(http, exchange, chunks, stripUsage, result.TargetId, requestId, logger, cancellationToken, answer).ConfigureAwait(false);
                             GatewayActivities.EndStream(streamSpan, outcome.Name);
+                            if (outcome.Name == "ok")
+                            {
+                                await RememberAsync(snapshot, memoryScopes, input.Body, answer?.ToString()).ConfigureAwait(false);
+                            }
                         }
 
-                        await RememberAsync(snapshot, memoryScopes, input.Body, null).ConfigureAwait(false);
                         return;
                     }
 
@@ -330,7 +334,7 @@ internal sealed class ChatCompletionsEndpoint(GatewayRuntime runtime, GatewayMet
                     }
 
                     // Remembered before answering, so the caller's next turn (on any instance) recalls this one.
-                    await RememberAsync(snapshot, memoryScopes, input.Body, output.Body).ConfigureAwait(false);
+                    await RememberAsync(snapshot, memoryScopes, input.Body, MemoryMessages.AnswerText(output.Body.Span)).ConfigureAwait(false);
                     http.Response.StatusCode = StatusCodes.Status200OK;
                     http.Response.ContentType = "application/json";
                     http.Response.ContentLength = output.Body.Length;
@@ -343,7 +347,7 @@ internal sealed class ChatCompletionsEndpoint(GatewayRuntime runtime, GatewayMet
     private static string? CallerOf(CallerIdentity identity) => identity.KeyId is { } key ? "key:" + key : identity.UserId is { } user ? "user:" + user : null;
 
     /// <summary>Remembers the exchange as the upstream and the caller saw it (after redaction); never fails the request.</summary>
-    private ValueTask RememberAsync(GatewaySnapshot snapshot, IReadOnlyList<string> scopes, ReadOnlyMemory<byte> request, ReadOnlyMemory<byte>? answer)
+    private ValueTask RememberAsync(GatewaySnapshot snapshot, IReadOnlyList<string> scopes, ReadOnlyMemory<byte> request, string? answered)
     {
         if (snapshot.Memory is not { } memory || scopes.Count == 0)
         {
@@ -357,7 +361,7 @@ internal sealed class ChatCompletionsEndpoint(GatewayRuntime runtime, GatewayMet
             entries.Add(new MemoryEntry("user", asked, now));
         }
 
-        if (answer is { } body && MemoryMessages.AnswerText(body.Span) is { Length: > 0 } answered)
+        if (answered is { Length: > 0 })
         {
             entries.Add(new MemoryEntry("assistant", answered, now));
         }

@@ -22,7 +22,8 @@ internal static class StreamResponder
     /// <summary>How long an error event has to reach the caller before the connection is aborted.</summary>
     internal static readonly TimeSpan AbortGrace = TimeSpan.FromSeconds(1);
 
-    public static async Task<string> StreamAsync(HttpContext http, PolicyExchange exchange, IAsyncEnumerable<ReadOnlyMemory<byte>> chunks, bool stripUsage, string? target, string requestId, ILogger logger, CancellationToken cancellationToken)
+    // answer: when not null, collects the answer's text as the caller got it (for conversation memory).
+    public static async Task<string> StreamAsync(HttpContext http, PolicyExchange exchange, IAsyncEnumerable<ReadOnlyMemory<byte>> chunks, bool stripUsage, string? target, string requestId, ILogger logger, CancellationToken cancellationToken, System.Text.StringBuilder? answer = null)
     {
         var response = http.Response;
         response.StatusCode = StatusCodes.Status200OK;
@@ -61,6 +62,8 @@ internal static class StreamResponder
                 {
                     return "cancelled";
                 }
+
+                Collect(step.Emit, answer);
             }
 
             var last = await guard.CompleteAsync(cancellationToken).ConfigureAwait(false);
@@ -76,6 +79,8 @@ internal static class StreamResponder
                 SseWriter.WriteData(writer, payload.Span);
             }
 
+            Collect(last.Emit, answer);
+
             SseWriter.WriteDone(writer);
             await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
             return "ok";
@@ -85,6 +90,19 @@ internal static class StreamResponder
             GatewayLog.StreamBroken(logger, requestId, target, ex.Kind.ToString());
             await EndWithErrorAsync(http, OpenAIErrors.Create("the provider's stream broke before the answer was complete", "server_error", "upstream_stream_error")).ConfigureAwait(false);
             return "upstream_error";
+        }
+    }
+
+    private static void Collect(IReadOnlyList<ReadOnlyMemory<byte>> payloads, System.Text.StringBuilder? answer)
+    {
+        if (answer is null)
+        {
+            return;
+        }
+
+        foreach (var payload in payloads)
+        {
+            Memory.MemoryMessages.AppendDeltaText(payload.Span, answer);
         }
     }
 

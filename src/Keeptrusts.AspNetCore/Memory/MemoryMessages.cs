@@ -59,6 +59,27 @@ internal static class MemoryMessages
             ? message
             : default);
 
+    /// <summary>Appends the text a streamed chunk adds to the first choice's answer (<c>choices[0].delta.content</c>), as the caller got it.</summary>
+    public static void AppendDeltaText(ReadOnlySpan<byte> chunk, System.Text.StringBuilder answer)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(chunk.ToArray());
+            if (document.RootElement.ValueKind == JsonValueKind.Object
+                && document.RootElement.TryGetProperty("choices", out var choices) && choices.ValueKind == JsonValueKind.Array
+                && choices.EnumerateArray().FirstOrDefault(static c => c.ValueKind == JsonValueKind.Object && (!c.TryGetProperty("index", out var i) || (i.ValueKind == JsonValueKind.Number && i.GetInt32() == 0))) is { ValueKind: JsonValueKind.Object } choice
+                && choice.TryGetProperty("delta", out var delta) && delta.ValueKind == JsonValueKind.Object
+                && delta.TryGetProperty("content", out var content) && content.ValueKind == JsonValueKind.String)
+            {
+                answer.Append(content.GetString());
+            }
+        }
+        catch (JsonException)
+        {
+            // Not a chunk with text (e.g. an error event): nothing to remember from it.
+        }
+    }
+
     private static string? Read(ReadOnlySpan<byte> body, Func<JsonElement, JsonElement> pick)
     {
         try

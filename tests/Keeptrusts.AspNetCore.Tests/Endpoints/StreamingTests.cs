@@ -224,4 +224,31 @@ public sealed class StreamingTests
         // Disposing the response closed the connection; the gateway must pass that on at once.
         await upstreamCancelled.Task.Within();
     }
+
+    [Fact]
+    public async Task A_streamed_answer_is_remembered_as_the_caller_got_it_and_recalled_in_the_conversation()
+    {
+        await using var upstream = await FakeUpstream.StartAsync();
+        upstream.Handler = (http, request) => request["stream"]?.GetValue<bool>() == true
+            ? FakeUpstream.StreamChunks(http, request, ["Mail me at jo", "hn.smith@exa", "mple.org today"])
+            : FakeUpstream.EchoCompletion(http, request);
+        await using var gateway = await TestGateway.StartAsync(Configs.OpenAI(upstream.BaseUrl, extra: "memory: { backend: in_process, scopes: [conversation], cache_seconds: 0 }"));
+
+        async Task<string> SendAsync(string body)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = new StringContent(body, Encoding.UTF8, "application/json") };
+            request.Headers.Add("X-Conversation-ID", "conv-stream");
+            using var response = await gateway.Http.SendAsync(request, Patience.Token());
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            return await response.Content.ReadAsStringAsync();
+        }
+
+        await SendAsync("""{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"where do I send it?"}]}""");
+        await SendAsync("""{"model":"gpt-4o-mini","messages":[{"role":"user","content":"remind me"}]}""");
+
+        var recalled = upstream.Bodies.Last();
+        Assert.Contains("where do I send it?", recalled, StringComparison.Ordinal);
+        Assert.Contains("Mail me at [REDACTED:EMAIL_ADDRESS] today", recalled, StringComparison.Ordinal);
+        Assert.DoesNotContain("john.smith@example.org", recalled, StringComparison.Ordinal);
+    }
 }
