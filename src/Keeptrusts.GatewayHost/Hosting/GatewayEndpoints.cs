@@ -41,14 +41,9 @@ internal static class GatewayEndpoints
     {
         endpoints.MapGet("/keeptrusts/events/status", (HttpContext http) =>
         {
-            if (token is null)
+            if (RefuseUnlessAuthorized(http, token) is { } refusal)
             {
-                return Results.NotFound();
-            }
-
-            if (!Authorized(http, token))
-            {
-                return Results.Json(new { error = new { message = "a valid gateway token is required", type = "authentication_error", code = "unauthorized" } }, statusCode: 401);
+                return refusal;
             }
 
             var s = events.Status;
@@ -65,14 +60,9 @@ internal static class GatewayEndpoints
     {
         endpoints.MapGet("/keeptrusts/tenants", (HttpContext http) =>
         {
-            if (token is null)
+            if (RefuseUnlessAuthorized(http, token) is { } refusal)
             {
-                return Results.NotFound();
-            }
-
-            if (!Authorized(http, token))
-            {
-                return Results.Json(new { error = new { message = "a valid gateway token is required", type = "authentication_error", code = "unauthorized" } }, statusCode: 401);
+                return refusal;
             }
 
             return Results.Json(new
@@ -92,6 +82,15 @@ internal static class GatewayEndpoints
         });
         return endpoints;
     }
+
+    /// <summary>
+    /// Null when the caller presented the gateway token; else the refusal: 404 when no token is configured (the
+    /// endpoint does not exist, like the rest of the runtime API), 401 for a missing or wrong one.
+    /// </summary>
+    internal static IResult? RefuseUnlessAuthorized(HttpContext http, string? token) =>
+        token is null ? Results.NotFound()
+        : Authorized(http, token) ? null
+        : Results.Json(new { error = new { message = "a valid gateway token is required", type = "authentication_error", code = "unauthorized" } }, statusCode: 401);
 
     internal static bool Authorized(HttpContext http, string token)
     {

@@ -1,5 +1,3 @@
-using System.Security.Cryptography;
-using System.Text;
 using Keeptrusts.GatewayHost.Cli;
 using Keeptrusts.GatewayHost.Cli.Gateway;
 using Keeptrusts.Policy.Telemetry;
@@ -81,23 +79,12 @@ internal static class GatewayTelemetry
         var endpoint = app.MapPrometheusScrapingEndpoint(MetricsPath);
         if (settings.Metrics == MetricsEndpoint.Admin)
         {
-            var tokenHash = settings.ApiToken is { } token ? SHA256.HashData(Encoding.UTF8.GetBytes(token)) : null;
-            endpoint.AddEndpointFilter(async (context, next) => Authorized(context.HttpContext, tokenHash) is { } refusal ? refusal : await next(context).ConfigureAwait(false));
+            // Start-up refuses admin mode without a token, so a refusal here is always a missing or wrong token.
+            var token = settings.ApiToken;
+            endpoint.AddEndpointFilter(async (context, next) =>
+                GatewayEndpoints.RefuseUnlessAuthorized(context.HttpContext, token) is { } refusal ? refusal : await next(context).ConfigureAwait(false));
         }
     }
-
-    /// <summary>Null when the caller presented the admin token; else the refusal. Without a configured token nobody may read (start-up refuses that set-up).</summary>
-    private static IResult? Authorized(HttpContext http, byte[]? tokenHash)
-    {
-        var header = http.Request.Headers.Authorization.ToString();
-        const string Bearer = "Bearer ";
-        var presented = header.StartsWith(Bearer, StringComparison.OrdinalIgnoreCase) ? header[Bearer.Length..].Trim() : string.Empty;
-        return tokenHash is not null && CryptographicOperations.FixedTimeEquals(SHA256.HashData(Encoding.UTF8.GetBytes(presented)), tokenHash)
-            ? null
-            : Results.Json(Error("the metrics endpoint needs the gateway's admin token (Authorization: Bearer <token>)", "authentication_error", "invalid_api_key"), statusCode: StatusCodes.Status401Unauthorized);
-    }
-
-    private static object Error(string message, string type, string code) => new { error = new { message, type, param = (string?)null, code } };
 
     private static void Configure(OtlpExporterOptions exporter, OtlpSettings otlp, string signalPath)
     {
