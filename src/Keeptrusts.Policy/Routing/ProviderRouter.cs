@@ -1,9 +1,6 @@
 using System.Buffers;
-using System.Diagnostics;
-using System.Globalization;
 using System.Text;
 using Keeptrusts.Policy.Configuration;
-using Keeptrusts.Policy.Telemetry;
 using Polly;
 using Polly.CircuitBreaker;
 
@@ -16,7 +13,7 @@ namespace Keeptrusts.Policy.Routing;
 /// immutable in configuration: a new configuration is a new router. Dispose it to stop health probes.
 /// </summary>
 /// <remarks>The full behaviour, with configuration examples, is described in <c>docs/routing.md</c>.</remarks>
-public sealed class ProviderRouter : IAsyncDisposable
+public sealed partial class ProviderRouter : IAsyncDisposable
 {
     /// <summary>Candidates the selection step orders on the stack; larger plans rent an array.</summary>
     private const int StackCandidates = 32;
@@ -188,28 +185,6 @@ public sealed class ProviderRouter : IAsyncDisposable
         }
     }
 
-    /// <summary>An immutable snapshot of every target's counters and state.</summary>
-    /// <returns>The snapshot.</returns>
-    public ProviderMetricsSnapshot GetMetrics()
-    {
-        var targets = new TargetMetrics[_targets.Length];
-        for (var i = 0; i < targets.Length; i++)
-        {
-            targets[i] = _targets[i].Snapshot();
-        }
-
-        return new ProviderMetricsSnapshot
-        {
-            Timestamp = _time.GetUtcNow(),
-            Targets = targets,
-            MaxConcurrency = _gate.Max,
-            ConcurrencyLimit = _gate.Limit,
-            InFlight = _gate.InFlight,
-            Queued = _gate.Queued,
-            QueueRejected = _gate.Rejected,
-        };
-    }
-
     /// <summary>Stops health probes and disposes the clients that are disposable. Results still open stay usable until disposed.</summary>
     /// <returns>A task that completes when probes have stopped.</returns>
     public async ValueTask DisposeAsync()
@@ -238,44 +213,6 @@ public sealed class ProviderRouter : IAsyncDisposable
         }
 
         _instruments.Dispose();
-    }
-
-    /// <summary>
-    /// The selection step: writes into <paramref name="order"/> the candidate positions of <paramref name="plan"/> in the
-    /// order they will be tried. Allocation-free. Each group (targets serving the requested model, then the others) is
-    /// ordered by the strategy; then unhealthy targets move behind every healthy one, keeping their relative order.
-    /// </summary>
-    internal void Order(RoutePlan plan, Span<int> order)
-    {
-        var n = plan.Candidates.Length;
-        for (var i = 0; i < n; i++)
-        {
-            order[i] = i;
-        }
-
-        if (n > 1)
-        {
-            var candidates = plan.Candidates;
-            switch (_strategy)
-            {
-                case RoutingStrategy.RoundRobin:
-                    var turn = (ulong)Interlocked.Increment(ref _roundRobin);
-                    Rotate(order[..plan.PrimaryCount], turn);
-                    Rotate(order[plan.PrimaryCount..n], turn);
-                    break;
-                case RoutingStrategy.Weighted:
-                    Shuffle(candidates, order[..plan.PrimaryCount]);
-                    Shuffle(candidates, order[plan.PrimaryCount..n]);
-                    break;
-                case RoutingStrategy.LeastLatency:
-                    SortByLatency(candidates, order[..plan.PrimaryCount]);
-                    SortByLatency(candidates, order[plan.PrimaryCount..n]);
-                    break;
-            }
-
-            // Ordered and cost need nothing here: the plan's candidates are in declared order, or cheapest first.
-            DemoteUnhealthy(candidates, order[..n]);
-        }
     }
 
     private async ValueTask<RouteResult> RouteAsync(RoutePlan plan, int[] order, long[] notBefore, ReadOnlyMemory<byte> body, bool stream, CancellationToken cancellationToken)
@@ -523,80 +460,6 @@ public sealed class ProviderRouter : IAsyncDisposable
         scope.Target.AfterBreakerExecution(startedAt, _time.GetUtcNow());
     }
 
-    private static Activity? StartAttemptActivity(RouteCandidate candidate, int number)
-    {
-        var activity = PolicyActivities.Source.StartActivity("keeptrusts.upstream.attempt", ActivityKind.Client);
-        if (activity is { IsAllDataRequested: true })
-        {
-            activity.SetTag(PolicyActivities.Target, candidate.Target.Id);
-            activity.SetTag(PolicyActivities.AttemptNumber, number);
-            activity.SetTag(PolicyActivities.ProviderName, candidate.Target.Target.Provider);
-            if (candidate.Model is { } model)
-            {
-                activity.SetTag(PolicyActivities.RequestModel, model);
-            }
-        }
-
-        return activity;
-    }
-
-    private static void EndAttemptActivity(Activity? activity, AttemptScope scope)
-    {
-        if (activity is not { IsAllDataRequested: true })
-        {
-            return;
-        }
-
-        activity.SetTag(PolicyActivities.AttemptOutcome, scope.Kind.Name());
-        if (scope.StatusCode is { } status)
-        {
-            activity.SetTag(PolicyActivities.HttpStatusCode, status);
-        }
-
-        if (scope.Kind != AttemptKind.Ok)
-        {
-            activity.SetTag(PolicyActivities.ErrorType, scope.Kind.Name());
-            activity.SetStatus(ActivityStatusCode.Error);
-        }
-    }
-
-    private void Record(AttemptScope scope)
-    {
-        var target = scope.Target;
-        var kind = scope.Kind;
-        var latency = scope.Answered || kind == AttemptKind.Timeout ? scope.Elapsed : (TimeSpan?)null;
-        target.RecordAttempt(kind, latency, scope.Answered);
-        if (kind == AttemptKind.Ok)
-        {
-            _gate.OnSuccess();
-            if (target.RecordHealth(success: true, probe: false))
-            {
-                ReportHealth(target);
-            }
-        }
-        else if (kind.HurtsHealth() && target.RecordHealth(success: false, probe: false))
-        {
-            ReportHealth(target);
-        }
-
-        if (kind == AttemptKind.RateLimit)
-        {
-            _gate.OnRateLimited(scope.Admission);
-        }
-
-        var targetTag = new KeyValuePair<string, object?>("target", target.Id);
-        var outcomeTag = new KeyValuePair<string, object?>("outcome", kind.Name());
-        _instruments.Attempts.Add(1, targetTag, outcomeTag);
-        _instruments.AttemptDuration.Record(scope.Elapsed.TotalSeconds, targetTag, outcomeTag);
-
-        var state = target.BreakerState;
-        if (_reportedBreaker[target.Index] != state)
-        {
-            _reportedBreaker[target.Index] = state;
-            _instruments.BreakerState.Record((int)state, targetTag);
-        }
-    }
-
     private RouteResult Commit(AttemptScope scope, List<RouteAttempt> attempts)
     {
         scope.Commit();
@@ -660,124 +523,4 @@ public sealed class ProviderRouter : IAsyncDisposable
         scope.Target.RecordStreamError();
         _instruments.StreamErrors.Add(1, Tag(scope.Target));
     }
-
-    private void ReportHealth(TargetRuntime target) => _instruments.Healthy.Record(target.Healthy ? 1 : 0, Tag(target));
-
-    private static KeyValuePair<string, object?> Tag(TargetRuntime target) => new("target", target.Id);
-
-    private static void Rotate(Span<int> group, ulong turn)
-    {
-        if (group.Length < 2)
-        {
-            return;
-        }
-
-        var start = (int)(turn % (ulong)group.Length);
-        var first = group[0];
-        for (var k = 0; k < group.Length; k++)
-        {
-            group[k] = first + ((start + k) % group.Length);
-        }
-    }
-
-    /// <summary>Successive weighted draws without replacement; weight-0 targets keep their declared order at the end.</summary>
-    private void Shuffle(RouteCandidate[] candidates, Span<int> group)
-    {
-        long total = 0;
-        var positive = 0;
-        for (var i = 0; i < group.Length; i++)
-        {
-            var weight = candidates[group[i]].Target.Target.Weight;
-            if (weight > 0)
-            {
-                total += weight;
-                (group[positive], group[i]) = (group[i], group[positive]);
-                positive++;
-            }
-        }
-
-        // Keep the weight-0 tail in declared order: the swaps above may have disturbed it.
-        if (group.Length - positive > 1)
-        {
-            group[positive..].Sort();
-        }
-
-        for (var placed = 0; placed < positive - 1; placed++)
-        {
-            var draw = (long)(NextRandom() % (ulong)total);
-            var chosen = placed;
-            for (var i = placed; i < positive; i++)
-            {
-                draw -= candidates[group[i]].Target.Target.Weight;
-                if (draw < 0)
-                {
-                    chosen = i;
-                    break;
-                }
-            }
-
-            total -= candidates[group[chosen]].Target.Target.Weight;
-            (group[placed], group[chosen]) = (group[chosen], group[placed]);
-        }
-    }
-
-    private static void SortByLatency(RouteCandidate[] candidates, Span<int> group)
-    {
-        // Insertion sort: stable (ties keep declared order) and fast for the few targets a plan has.
-        for (var i = 1; i < group.Length; i++)
-        {
-            var item = group[i];
-            var score = candidates[item].Target.LatencyScore;
-            var j = i - 1;
-            while (j >= 0 && candidates[group[j]].Target.LatencyScore > score)
-            {
-                group[j + 1] = group[j];
-                j--;
-            }
-
-            group[j + 1] = item;
-        }
-    }
-
-    private void DemoteUnhealthy(RouteCandidate[] candidates, Span<int> order)
-    {
-        var allHealthy = true;
-        foreach (var candidate in candidates)
-        {
-            allHealthy &= candidate.Target.Healthy;
-        }
-
-        if (allHealthy)
-        {
-            return;
-        }
-
-        var now = _time.GetUtcNow().UtcTicks;
-        Span<int> behind = order.Length <= StackCandidates ? stackalloc int[order.Length] : new int[order.Length];
-        int kept = 0, demoted = 0;
-        for (var i = 0; i < order.Length; i++)
-        {
-            if (candidates[order[i]].Target.IsPreferred(now))
-            {
-                order[kept++] = order[i];
-            }
-            else
-            {
-                behind[demoted++] = order[i];
-            }
-        }
-
-        behind[..demoted].CopyTo(order[kept..]);
-    }
-
-    private ulong NextRandom()
-    {
-        // SplitMix64 over an atomically advanced state: thread-safe, allocation-free, reproducible with a seed.
-        var z = unchecked((ulong)Interlocked.Add(ref _random, unchecked((long)0x9E3779B97F4A7C15)));
-        z = unchecked((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9);
-        z = unchecked((z ^ (z >> 27)) * 0x94D049BB133111EB);
-        return z ^ (z >> 31);
-    }
-
-    private double NextDouble() => (NextRandom() >> 11) * (1.0 / (1UL << 53));
 }
